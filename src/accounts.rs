@@ -1,0 +1,152 @@
+//! Accounts service: dashboard users and API keys. Called by the CLI today and by the admin
+//! pages later; returns domain outcomes, never HTTP.
+
+use sea_orm::{ConnectionTrait, DbErr, TransactionSession, TransactionTrait};
+
+use crate::auth::{api_key, password};
+use crate::db::{self, entities, repo};
+use crate::domain::{Email, Role};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("a user with the e-mail address {0} already exists")]
+    DuplicateEmail(Email),
+    #[error("unknown direction code {code:?}; {known}")]
+    UnknownDirection { code: String, known: String },
+    #[error("only an analyst or a viewer can be limited to one direction; an admin sees all")]
+    ScopedAdmin,
+    #[error("the API key name must not be empty")]
+    EmptyKeyName,
+    #[error(transparent)]
+    Password(#[from] password::PasswordError),
+    #[error("database error")]
+    Db(#[from] DbErr),
+}
+
+pub struct NewUser {
+    pub email: Email,
+    pub password: String,
+    pub role: Role,
+    pub direction_code: Option<String>,
+}
+
+/// Create a dashboard user with an argon2id password hash; records it in the audit log.
+pub async fn create_user<C>(
+    db: &C,
+    new_user: NewUser,
+    actor: &str,
+) -> Result<entities::user::Model, AccountError>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    password::check_strength(&new_user.password)?;
+    if new_user.role == Role::Admin && new_user.direction_code.is_some() {
+        return Err(AccountError::ScopedAdmin);
+    }
+    let direction_id = match &new_user.direction_code {
+        None => None,
+        Some(code) => Some(resolve_direction(db, code).await?),
+    };
+    // Hashing takes a noticeable moment: do it before opening the transaction.
+    let password_hash = password::hash(&new_user.password)?;
+    let txn = db.begin().await?;
+    let row = repo::users::NewUserRow {
+        email: &new_user.email,
+        password_hash,
+        role: new_user.role,
+        direction_id,
+    };
+    let user = match repo::users::insert(&txn, row).await {
+        Ok(user) => user,
+        Err(err) if db::is_unique_violation(&err) => {
+            return Err(AccountError::DuplicateEmail(new_user.email));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    repo::audit::record(
+        &txn,
+        actor,
+        "user.create",
+        Some(format!("user:{}", user.id)),
+        Some(serde_json::json!({"role": user.role, "direction": new_user.direction_code})),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+async fn resolve_direction(db: &impl ConnectionTrait, code: &str) -> Result<i64, AccountError> {
+    if let Some(direction) = repo::directions::find_by_code(db, code).await? {
+        return Ok(direction.id);
+    }
+    let codes: Vec<String> = repo::directions::list(db)
+        .await?
+        .into_iter()
+        .map(|d| d.code)
+        .collect();
+    let known = if codes.is_empty() {
+        "no direction is registered yet (ingestion registers them, or use `satisfaction direction add`)".to_owned()
+    } else {
+        format!("known directions: {}", codes.join(", "))
+    };
+    Err(AccountError::UnknownDirection {
+        code: code.to_owned(),
+        known,
+    })
+}
+
+/// Create an API key. Returns the stored row and the clear key, which must be shown once.
+pub async fn create_api_key<C>(
+    db: &C,
+    name: &str,
+    actor: &str,
+) -> Result<(entities::api_key::Model, String), AccountError>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(AccountError::EmptyKeyName);
+    }
+    let key = api_key::generate()?;
+    let txn = db.begin().await?;
+    let row = repo::api_keys::insert(&txn, name, &key.prefix, key.hash).await?;
+    repo::audit::record(
+        &txn,
+        actor,
+        "api_key.create",
+        Some(format!("api_key:{}", row.id)),
+        Some(serde_json::json!({"name": name})),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((row, key.clear))
+}
+
+/// The key row if `presented` is a valid, unrevoked key. Marks it as used.
+pub async fn authenticate_api_key(
+    db: &impl ConnectionTrait,
+    presented: &str,
+) -> Result<Option<entities::api_key::Model>, DbErr> {
+    let Some((prefix, secret)) = api_key::parse(presented) else {
+        return Ok(None);
+    };
+    let Some(row) = repo::api_keys::find_active_by_prefix(db, prefix).await? else {
+        return Ok(None);
+    };
+    if !api_key::verify(secret, &row.key_hash) {
+        return Ok(None);
+    }
+    repo::api_keys::touch(db, row.id).await?;
+    Ok(Some(row))
+}
+
+/// Register a direction (department) by hand, with its names in both languages.
+pub async fn add_direction(
+    db: &impl ConnectionTrait,
+    code: &str,
+    name_fr: &str,
+    name_en: &str,
+) -> Result<entities::direction::Model, DbErr> {
+    repo::directions::insert(db, code.trim(), name_fr.trim(), name_en.trim()).await
+}

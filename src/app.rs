@@ -1,0 +1,155 @@
+//! Building the application: the one place that assembles settings, database, templates,
+//! routes, catchers and fairings. `main` and the tests both use `build`.
+
+use std::{path::Path, sync::Arc};
+
+use rocket::{Build, Rocket, figment::Figment, fs::FileServer};
+use sea_orm::DatabaseConnection;
+
+use crate::config::{ConfigError, Settings, redact_url};
+use crate::web::{self, templates::Templates};
+
+/// A built, not yet launched, application.
+pub struct Application {
+    pub rocket: Rocket<Build>,
+    pub db: DatabaseConnection,
+    pub settings: Arc<Settings>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot open the database")]
+    Database(#[source] sea_orm::DbErr),
+    #[error("cannot apply the database migrations")]
+    Migration(#[source] sea_orm::DbErr),
+    #[error("cannot load the templates from {path}")]
+    Templates {
+        path: String,
+        source: minijinja::Error,
+    },
+    #[error("cannot read or create the secret key file {path}")]
+    SecretKey {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Connect to the database and apply migrations if configured.
+pub async fn open_database(settings: &Settings) -> Result<DatabaseConnection, StartupError> {
+    let db = crate::db::connect(&settings.database_url, &settings.database)
+        .await
+        .map_err(StartupError::Database)?;
+    if settings.database.migrate_on_start {
+        crate::db::migrate(&db)
+            .await
+            .map_err(StartupError::Migration)?;
+    }
+    tracing::info!(database = %redact_url(&settings.database_url), "database ready");
+    Ok(db)
+}
+
+/// Assemble Rocket from a figment (Rocket.toml + environment, or a test's own).
+pub async fn build(figment: Figment) -> Result<Application, StartupError> {
+    let settings = Settings::from_figment(&figment)?;
+    let db = open_database(&settings).await?;
+    build_with_database(figment, settings, db)
+}
+
+/// As `build`, on an already open database (tests keep a handle on it).
+pub fn build_with_database(
+    figment: Figment,
+    settings: Settings,
+    db: DatabaseConnection,
+) -> Result<Application, StartupError> {
+    let templates =
+        Templates::load(&settings.templates_dir).map_err(|source| StartupError::Templates {
+            path: settings.templates_dir.display().to_string(),
+            source,
+        })?;
+    let settings = Arc::new(settings);
+    let rocket = rocket::custom(figment)
+        .manage(db.clone())
+        .manage(templates)
+        .manage(settings.clone())
+        .attach(web::fairings::RequestLog)
+        .attach(web::fairings::SecurityHeaders {
+            hsts: settings.security.hsts,
+        })
+        .mount("/", web::health::routes())
+        .mount("/", web::pages::routes())
+        .mount("/static", FileServer::from(settings.static_dir.clone()))
+        .register("/", web::errors::catchers());
+    Ok(Application {
+        rocket,
+        db,
+        settings,
+    })
+}
+
+/// Cookies are signed with Rocket's `secret_key`. When none is configured, generate one on first
+/// start and keep it in `secret_key_file` (mode 0600), so sessions survive restarts and a release
+/// build starts without manual set-up. Production should set `ROCKET_SECRET_KEY` instead.
+pub fn ensure_secret_key(figment: Figment) -> Result<Figment, StartupError> {
+    // Rocket's own defaults hold an all-zero key in debug builds: that is "not configured".
+    let configured = figment
+        .extract_inner::<rocket::config::SecretKey>("secret_key")
+        .is_ok_and(|key| !key.is_zero());
+    if configured {
+        return Ok(figment);
+    }
+    let settings = Settings::from_figment(&figment)?;
+    let key = read_or_create_secret(&settings.secret_key_file).map_err(|source| {
+        StartupError::SecretKey {
+            path: settings.secret_key_file.display().to_string(),
+            source,
+        }
+    })?;
+    Ok(figment.merge(("secret_key", key)))
+}
+
+fn read_or_create_secret(path: &Path) -> std::io::Result<String> {
+    match std::fs::read_to_string(path) {
+        Ok(existing) if existing.trim().len() >= 64 => return Ok(existing.trim().to_owned()),
+        Ok(_) => {
+            return Err(std::io::Error::other(
+                "the file exists but does not hold a 256-bit hex key",
+            ));
+        }
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
+        Err(_) => {}
+    }
+    let key = hex::encode(rand::random::<[u8; 32]>());
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(path)?, key.as_bytes())?;
+    tracing::info!(path = %path.display(), "generated a new cookie-signing key (set ROCKET_SECRET_KEY to manage it yourself)");
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_key_is_created_once_then_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        let first = read_or_create_secret(&path).unwrap();
+        assert_eq!(first.len(), 64);
+        assert_eq!(read_or_create_secret(&path).unwrap(), first);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        std::fs::write(&path, "short").unwrap();
+        assert!(read_or_create_secret(&path).is_err());
+    }
+}

@@ -1,0 +1,227 @@
+//! Command-line interface: `satisfaction [serve]`, `migrate`, `user add`, `api-key create`,
+//! `direction add|list`. Each subcommand calls a service; the output is for people.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use rocket::figment::Figment;
+
+use crate::{accounts, app, config::Settings, db, domain::Email, domain::Role};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "satisfaction",
+    version,
+    about = "Citizen satisfaction survey platform for a 311 centre"
+)]
+pub struct Cli {
+    /// A Rocket.toml-style file read on top of ./Rocket.toml (ROCKET_* variables still win).
+    #[arg(long, global = true, env = "SATISFACTION_CONFIG", value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server and the scheduled jobs (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage dashboard users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API keys for the CRM and other systems.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+    /// Manage the city's directions (departments).
+    #[command(subcommand)]
+    Direction(DirectionCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from standard input, or asked for on a terminal.
+    Add(UserAdd),
+    /// List users (e-mail, role, direction scope).
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct UserAdd {
+    /// The user's e-mail address (their login).
+    pub email: String,
+    /// admin: everything; analyst: all figures, comments and exports; viewer: figures only.
+    #[arg(long, value_parser = ["admin", "analyst", "viewer"])]
+    pub role: String,
+    /// Limit the user to one direction's figures (analyst or viewer).
+    #[arg(long, value_name = "CODE")]
+    pub direction: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key; it is printed once and only its hash is stored.
+    Create {
+        /// What the key is for, e.g. "CRM production".
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DirectionCommand {
+    /// Register a direction with its French and English names.
+    Add {
+        /// The code the CRM uses (`agency_responsible`), e.g. TP.
+        code: String,
+        #[arg(long)]
+        name_fr: String,
+        #[arg(long)]
+        name_en: String,
+    },
+    /// List the registered directions.
+    List,
+}
+
+impl Cli {
+    pub fn figment(&self) -> Figment {
+        match &self.config {
+            Some(path) => Settings::figment_with_file(path),
+            None => Settings::figment(),
+        }
+    }
+}
+
+/// Run a non-server subcommand against the configured database.
+pub async fn run_admin_command(command: Command, figment: Figment) -> anyhow::Result<()> {
+    let settings = Settings::from_figment(&figment)?;
+    let database = db::connect(&settings.database_url, &settings.database).await?;
+    db::migrate(&database)
+        .await
+        .context("cannot apply the database migrations")?;
+    match command {
+        Command::Serve => unreachable!("serve is handled by main"),
+        Command::Migrate => {
+            let applied = db::applied_migrations(&database).await?;
+            println!(
+                "database is up to date ({} migrations applied)",
+                applied.len()
+            );
+        }
+        Command::User(UserCommand::Add(args)) => {
+            let email = Email::parse(&args.email)?;
+            let role: Role = args.role.parse()?;
+            let password = read_password()?;
+            let new_user = accounts::NewUser {
+                email,
+                password,
+                role,
+                direction_code: args.direction,
+            };
+            let user = accounts::create_user(&database, new_user, "cli").await?;
+            println!("created user {} with role {}", user.email, user.role);
+        }
+        Command::User(UserCommand::List) => {
+            let directions = db::repo::directions::list(&database).await?;
+            for user in db::repo::users::list(&database).await? {
+                let scope = user
+                    .direction_id
+                    .and_then(|id| directions.iter().find(|d| d.id == id))
+                    .map_or("all directions".to_owned(), |d| d.code.clone());
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    user.email,
+                    user.role,
+                    scope,
+                    if user.active { "active" } else { "disabled" }
+                );
+            }
+        }
+        Command::ApiKey(ApiKeyCommand::Create { name }) => {
+            let (row, clear) = accounts::create_api_key(&database, &name, "cli").await?;
+            eprintln!(
+                "created API key #{} \"{}\"; copy it now, it will not be shown again:",
+                row.id, row.name
+            );
+            println!("{clear}");
+        }
+        Command::Direction(DirectionCommand::Add {
+            code,
+            name_fr,
+            name_en,
+        }) => {
+            if code.trim().is_empty() {
+                bail!("the direction code must not be empty");
+            }
+            match accounts::add_direction(&database, &code, &name_fr, &name_en).await {
+                Ok(direction) => println!(
+                    "registered direction {} ({} / {})",
+                    direction.code, direction.name_fr, direction.name_en
+                ),
+                Err(err) if db::is_unique_violation(&err) => {
+                    bail!("direction {code:?} is already registered")
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Command::Direction(DirectionCommand::List) => {
+            for direction in db::repo::directions::list(&database).await? {
+                println!(
+                    "{}\t{}\t{}",
+                    direction.code, direction.name_fr, direction.name_en
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// On a terminal: ask twice without echo. Otherwise: the first line of standard input.
+fn read_password() -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let second = rpassword::prompt_password("Password (again): ")?;
+        if first != second {
+            bail!("the two passwords differ");
+        }
+        return Ok(first);
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    if password.is_empty() {
+        bail!(
+            "no password given: pipe it on standard input (echo \"$PASSWORD\" | satisfaction user add ...) or run on a terminal"
+        );
+    }
+    std::io::stderr().flush().ok();
+    Ok(password)
+}
+
+/// Start the server and the scheduler; returns when the server shuts down.
+pub async fn serve(figment: Figment) -> anyhow::Result<()> {
+    let figment = app::ensure_secret_key(figment)?;
+    let application = app::build(figment).await?;
+    let scheduler = if application.settings.scheduler.enabled {
+        let jobs = crate::scheduler::configured_jobs(&application.settings);
+        Some(
+            crate::scheduler::start(jobs, application.db.clone(), application.settings.clone())
+                .await?,
+        )
+    } else {
+        tracing::info!("scheduler disabled by configuration");
+        None
+    };
+    let result = application.rocket.launch().await;
+    if let Some(mut scheduler) = scheduler {
+        let _ = scheduler.shutdown().await;
+    }
+    result
+        .map(|_| ())
+        .map_err(|err| anyhow::anyhow!("server error: {err}"))
+}

@@ -1,0 +1,239 @@
+//! Typed settings, read once at start-up from Rocket's figment: built-in defaults, then
+//! `Rocket.toml` (profile `[default]`, then `[debug]`/`[release]`), then `ROCKET_*` environment
+//! variables (`ROCKET_DATABASE_URL`, `ROCKET_PORT`, `ROCKET_PUBLIC_BASE_URL`, ...).
+//!
+//! Every key is documented in the README. A bad value stops start-up with a message naming it.
+
+use std::path::PathBuf;
+
+use chrono_tz::Tz;
+use rocket::figment::{
+    Figment,
+    providers::{Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// The whole application configuration (Rocket's own keys — port, address, secret_key,
+/// limits — are read by Rocket from the same figment).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `sqlite://FILE?mode=rwc` (embedded default) or `postgres://USER@HOST/DB`.
+    pub database_url: String,
+    /// The address citizens reach; survey links and opt-out links are built from it.
+    pub public_base_url: Url,
+    /// The city's time zone: report periods (`from`/`to`, months) are dates in this zone.
+    pub time_zone: Tz,
+    /// Folder of the minijinja templates.
+    pub templates_dir: PathBuf,
+    /// Folder of the static assets served under `/static`.
+    pub static_dir: PathBuf,
+    /// Where the generated cookie-signing key is kept when `secret_key` is not configured.
+    pub secret_key_file: PathBuf,
+    pub database: DatabaseSettings,
+    pub scheduler: SchedulerSettings,
+    pub security: SecuritySettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub max_connections: u32,
+    pub min_connections: u32,
+    /// Seconds to wait for a pooled connection before answering "unavailable".
+    pub acquire_timeout_secs: u64,
+    /// Run pending migrations when the server starts.
+    pub migrate_on_start: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerSettings {
+    /// Run the scheduled jobs inside `serve`. Turn off on all but the instances meant to run jobs
+    /// if you prefer; the jobs are safe to run on several instances at once either way.
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecuritySettings {
+    /// Send `Strict-Transport-Security`; turn on when the server is reached over HTTPS only.
+    pub hsts: bool,
+}
+
+/// Keys that belong to Rocket itself and may appear in the same figment.
+const ROCKET_KEYS: &[&str] = &[
+    "address",
+    "port",
+    "workers",
+    "max_blocking",
+    "ident",
+    "ip_header",
+    "limits",
+    "temp_dir",
+    "keep_alive",
+    "shutdown",
+    "log_level",
+    "cli_colors",
+    "secret_key",
+    "tls",
+    "mtls",
+    "proxy_proto_header",
+    "profile",
+];
+
+impl Default for Settings {
+    fn default() -> Self {
+        let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        Settings {
+            database_url: "sqlite://satisfaction.db?mode=rwc".into(),
+            public_base_url: Url::parse("http://127.0.0.1:8000/").expect("static URL is valid"),
+            time_zone: chrono_tz::America::Toronto,
+            templates_dir: manifest_dir.join("templates"),
+            static_dir: manifest_dir.join("static"),
+            secret_key_file: "satisfaction.secret".into(),
+            database: DatabaseSettings {
+                max_connections: 10,
+                min_connections: 1,
+                acquire_timeout_secs: 5,
+                migrate_on_start: true,
+            },
+            scheduler: SchedulerSettings { enabled: true },
+            security: SecuritySettings { hsts: false },
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    #[error("could not read configuration")]
+    Figment(#[from] Box<rocket::figment::Error>),
+}
+
+impl Settings {
+    /// Rocket's figment (Rocket.toml + ROCKET_* variables) on top of our defaults.
+    pub fn figment() -> Figment {
+        Figment::from(Serialized::defaults(Settings::default())).merge(rocket::Config::figment())
+    }
+
+    /// A figment for a specific `Rocket.toml`-style file, used by tests and `--config`.
+    pub fn figment_with_file(path: &std::path::Path) -> Figment {
+        Figment::from(Serialized::defaults(Settings::default()))
+            .merge(rocket::Config::figment())
+            .merge(Toml::file(path).nested())
+    }
+
+    /// Extract and validate the settings; unknown top-level keys are reported, not ignored.
+    pub fn from_figment(figment: &Figment) -> Result<Settings, ConfigError> {
+        let mut value: serde_json::Map<String, serde_json::Value> = figment
+            .extract()
+            .map_err(|e| ConfigError::Figment(Box::new(e)))?;
+        for key in ROCKET_KEYS {
+            value.remove(*key);
+        }
+        let settings: Settings = serde_json::from_value(serde_json::Value::Object(value))
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let url = &self.database_url;
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "database_url must start with sqlite:, postgres:// or postgresql://, got {:?}",
+                redact_url(url)
+            )));
+        }
+        if !matches!(self.public_base_url.scheme(), "http" | "https") {
+            return Err(ConfigError::Invalid(format!(
+                "public_base_url must be an http(s) URL, got {}",
+                self.public_base_url
+            )));
+        }
+        if self.database.max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "database.max_connections must be at least 1".into(),
+            ));
+        }
+        if self.database.min_connections > self.database.max_connections {
+            return Err(ConfigError::Invalid(
+                "database.min_connections cannot exceed database.max_connections".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Survey and opt-out links: `public_base_url` joined with a path, whatever its trailing slash.
+    pub fn public_url(&self, path: &str) -> String {
+        let base = self.public_base_url.as_str().trim_end_matches('/');
+        format!("{base}/{}", path.trim_start_matches('/'))
+    }
+}
+
+/// A database URL safe to print: the password, if any, is replaced.
+pub fn redact_url(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => raw.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rocket::figment::providers::Serialized as S;
+
+    #[test]
+    fn defaults_are_valid_and_embedded() {
+        let settings = Settings::from_figment(&Settings::figment()).unwrap();
+        assert!(
+            settings.database_url.starts_with("sqlite:")
+                || std::env::var("ROCKET_DATABASE_URL").is_ok()
+        );
+        assert_eq!(Settings::default().time_zone, chrono_tz::America::Toronto);
+    }
+
+    #[test]
+    fn rejects_unknown_database_scheme() {
+        let figment = Settings::figment().merge(S::default("database_url", "mysql://x@y/z"));
+        let err = Settings::from_figment(&figment).unwrap_err().to_string();
+        assert!(err.contains("database_url must start with"), "{err}");
+    }
+
+    #[test]
+    fn rejects_bad_time_zone_and_unknown_keys() {
+        let figment = Settings::figment().merge(S::default("time_zone", "Mars/Olympus"));
+        assert!(Settings::from_figment(&figment).is_err());
+        let figment = Settings::figment().merge(S::default("databse_url", "sqlite://x"));
+        let err = Settings::from_figment(&figment).unwrap_err().to_string();
+        assert!(err.contains("databse_url"), "{err}");
+    }
+
+    #[test]
+    fn public_url_joins_without_double_slash() {
+        let mut settings = Settings::default();
+        settings.public_base_url = Url::parse("https://sondage.ville.example/app/").unwrap();
+        assert_eq!(
+            settings.public_url("/s/abc"),
+            "https://sondage.ville.example/app/s/abc"
+        );
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+    }
+}

@@ -1,0 +1,30 @@
+//! Entity for the `sampling_runs` table (schema in migrations/).
+
+use sea_orm::entity::prelude::*;
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
+#[sea_orm(table_name = "sampling_runs")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub started_at: DateTimeUtc,
+    pub finished_at: Option<DateTimeUtc>,
+    pub as_of: DateTimeUtc,
+    /// The u64 seed, stored bit-for-bit (`seed as i64`).
+    pub seed: i64,
+    pub dry_run: bool,
+    pub status: String,
+    pub parameters: Json,
+    pub population_count: i64,
+    pub eligible_count: i64,
+    pub sampled_count: i64,
+    pub exclusions: Json,
+    pub strata: Json,
+    pub error: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,75 @@
+//! Database access: connecting, migrating, and the repositories (the only place that builds
+//! SeaORM queries). Every repository function takes `&impl ConnectionTrait`, so a service can
+//! pass either the pool or a transaction it owns.
+
+pub mod entities;
+pub mod repo;
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr,
+};
+
+use crate::config::{DatabaseSettings, redact_url};
+
+/// Open the pool for `database_url`. SQLite gets WAL and foreign keys; PostgreSQL needs nothing.
+pub async fn connect(
+    database_url: &str,
+    settings: &DatabaseSettings,
+) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(database_url.to_owned());
+    options
+        .max_connections(settings.max_connections)
+        .min_connections(settings.min_connections)
+        .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
+        .connect_timeout(Duration::from_secs(settings.acquire_timeout_secs))
+        .sqlx_logging(false);
+    let db = Database::connect(options).await.map_err(|err| {
+        DbErr::Custom(format!(
+            "cannot connect to {}: {err}",
+            redact_url(database_url)
+        ))
+    })?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        // WAL lets readers (dashboards) proceed while a job writes; busy_timeout makes writers
+        // queue instead of failing with "database is locked".
+        for pragma in [
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA busy_timeout = 5000",
+            "PRAGMA foreign_keys = ON",
+        ] {
+            db.execute_unprepared(pragma).await?;
+        }
+    }
+    Ok(db)
+}
+
+/// Apply every pending migration. Safe to call repeatedly and from several instances.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// Names of the applied migrations, oldest first.
+pub async fn applied_migrations(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
+    Ok(Migrator::get_applied_migrations(db)
+        .await?
+        .into_iter()
+        .map(|m| m.name().to_owned())
+        .collect())
+}
+
+/// Short name of the backend, as shown by `/health` and the logs.
+pub fn backend_name(db: &impl ConnectionTrait) -> &'static str {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => "sqlite",
+        DbBackend::Postgres => "postgres",
+        _ => "other",
+    }
+}
+
+/// True when the error is a unique-constraint violation (the database said "already there").
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}

@@ -1,0 +1,47 @@
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter,
+};
+
+use crate::db::entities::api_key;
+
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    name: &str,
+    prefix: &str,
+    key_hash: String,
+) -> Result<api_key::Model, DbErr> {
+    api_key::ActiveModel {
+        name: Set(name.to_owned()),
+        prefix: Set(prefix.to_owned()),
+        key_hash: Set(key_hash),
+        created_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+/// The active (not revoked) key with this public prefix.
+pub async fn find_active_by_prefix(
+    db: &impl ConnectionTrait,
+    prefix: &str,
+) -> Result<Option<api_key::Model>, DbErr> {
+    api_key::Entity::find()
+        .filter(api_key::Column::Prefix.eq(prefix))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .one(db)
+        .await
+}
+
+pub async fn touch(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    api_key::Entity::update_many()
+        .col_expr(
+            api_key::Column::LastUsedAt,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now()),
+        )
+        .filter(api_key::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

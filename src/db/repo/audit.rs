@@ -1,0 +1,24 @@
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr};
+
+use crate::db::entities::audit_log;
+
+/// Append one line to the audit log. `actor` is "cli", "scheduler", "user:ID" or "api_key:ID".
+pub async fn record(
+    db: &impl ConnectionTrait,
+    actor: &str,
+    action: &str,
+    subject: Option<String>,
+    details: Option<serde_json::Value>,
+) -> Result<(), DbErr> {
+    audit_log::ActiveModel {
+        at: Set(chrono::Utc::now()),
+        actor: Set(actor.to_owned()),
+        action: Set(action.to_owned()),
+        subject: Set(subject),
+        details: Set(details),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}

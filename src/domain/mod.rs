@@ -1,0 +1,9 @@
+//! Domain types: values that cannot hold a bad value once built. No Rocket, no SeaORM here.
+
+mod email;
+mod locale;
+mod role;
+
+pub use email::{Email, EmailError};
+pub use locale::Locale;
+pub use role::{Role, RoleError};

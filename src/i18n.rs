@@ -1,0 +1,108 @@
+//! The interface's own words in French and English, looked up by key from templates with
+//! `t("key")`. French is the reference text: a key missing in English falls back to French.
+
+use crate::domain::Locale;
+
+/// (key, French, English)
+const MESSAGES: &[(&str, &str, &str)] = &[
+    ("app.name", "Sondage de satisfaction", "Satisfaction survey"),
+    (
+        "app.tagline",
+        "Votre avis sur le service reçu de la Ville",
+        "Your opinion on the service you received from the City",
+    ),
+    ("nav.skip", "Aller au contenu", "Skip to content"),
+    ("nav.switch_language", "English", "Français"),
+    ("nav.home", "Accueil", "Home"),
+    ("nav.language", "Langue", "Language"),
+    (
+        "home.title",
+        "Plateforme de satisfaction citoyenne",
+        "Citizen satisfaction platform",
+    ),
+    (
+        "home.intro",
+        "Après le traitement de votre demande au 311, vous pourriez recevoir un court sondage. Vos réponses aident la Ville à améliorer ses services.",
+        "After your 311 request is closed, you may receive a short survey. Your answers help the City improve its services.",
+    ),
+    (
+        "home.privacy",
+        "Vos réponses sont confidentielles et présentées uniquement sous forme de statistiques.",
+        "Your answers are confidential and only reported as statistics.",
+    ),
+    ("footer.privacy", "Confidentialité", "Privacy"),
+    (
+        "error.title",
+        "Une erreur est survenue",
+        "Something went wrong",
+    ),
+    (
+        "error.404",
+        "Cette page n'existe pas.",
+        "This page does not exist.",
+    ),
+    (
+        "error.back_home",
+        "Retour à l'accueil",
+        "Back to the home page",
+    ),
+    (
+        "error.500",
+        "Le service a rencontré un problème. Veuillez réessayer plus tard.",
+        "The service ran into a problem. Please try again later.",
+    ),
+    (
+        "error.503",
+        "Le service est temporairement indisponible. Veuillez réessayer dans quelques minutes.",
+        "The service is temporarily unavailable. Please try again in a few minutes.",
+    ),
+    (
+        "error.400",
+        "La requête n'a pas pu être comprise.",
+        "The request could not be understood.",
+    ),
+    (
+        "error.401",
+        "Veuillez vous connecter pour accéder à cette page.",
+        "Please sign in to see this page.",
+    ),
+    (
+        "error.403",
+        "Vous n'avez pas accès à cette page.",
+        "You do not have access to this page.",
+    ),
+];
+
+pub fn translate(locale: Locale, key: &str) -> Option<&'static str> {
+    MESSAGES
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, fr, en)| match locale {
+            Locale::Fr => *fr,
+            Locale::En => {
+                if en.is_empty() {
+                    *fr
+                } else {
+                    *en
+                }
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_unique_and_french_is_complete() {
+        let mut keys: Vec<&str> = MESSAGES.iter().map(|m| m.0).collect();
+        keys.sort_unstable();
+        let before = keys.len();
+        keys.dedup();
+        assert_eq!(before, keys.len(), "duplicate message key");
+        assert!(MESSAGES.iter().all(|m| !m.1.is_empty()));
+        assert_eq!(translate(Locale::Fr, "nav.home"), Some("Accueil"));
+        assert_eq!(translate(Locale::En, "nav.home"), Some("Home"));
+        assert_eq!(translate(Locale::En, "no.such.key"), None);
+    }
+}

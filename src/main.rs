@@ -1,0 +1,38 @@
+use clap::Parser;
+use satisfaction::{cli, telemetry};
+
+fn main() -> std::process::ExitCode {
+    let args = cli::Cli::parse();
+    telemetry::init();
+    let figment = args.figment();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async move {
+        match args.command {
+            None | Some(cli::Command::Serve) => cli::serve(figment).await,
+            Some(command) => cli::run_admin_command(command, figment).await,
+        }
+    });
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {}", format_chain(&err));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn format_chain(err: &anyhow::Error) -> String {
+    err.chain()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+}

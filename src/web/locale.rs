@@ -1,0 +1,77 @@
+//! The page language: `?lang=` (remembered in a cookie), then the cookie, then the browser's
+//! `Accept-Language`, then French.
+
+use rocket::{
+    Request,
+    http::{Cookie, SameSite},
+    request::{FromRequest, Outcome},
+};
+
+use crate::domain::Locale;
+use crate::web::templates::PageMeta;
+
+pub const LANG_COOKIE: &str = "lang";
+
+pub fn request_locale(request: &Request<'_>) -> Locale {
+    if let Some(locale) = request
+        .query_value::<&str>("lang")
+        .and_then(|v| v.ok())
+        .and_then(Locale::parse)
+    {
+        return locale;
+    }
+    if let Some(locale) = request
+        .cookies()
+        .get(LANG_COOKIE)
+        .and_then(|c| Locale::parse(c.value()))
+    {
+        return locale;
+    }
+    request
+        .headers()
+        .get_one("Accept-Language")
+        .and_then(Locale::from_accept_language)
+        .unwrap_or_default()
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Locale {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let locale = request_locale(request);
+        if request.query_value::<&str>("lang").is_some() {
+            let cookie = Cookie::build((LANG_COOKIE, locale.as_str()))
+                .path("/")
+                .same_site(SameSite::Lax)
+                .http_only(true)
+                .max_age(rocket::time::Duration::days(365));
+            request.cookies().add(cookie);
+        }
+        Outcome::Success(locale)
+    }
+}
+
+pub fn page_meta(request: &Request<'_>) -> PageMeta {
+    PageMeta {
+        locale: request_locale(request),
+        path: request.uri().path().to_string(),
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for PageMeta {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let locale = request
+            .guard::<Locale>()
+            .await
+            .succeeded()
+            .unwrap_or_default();
+        Outcome::Success(PageMeta {
+            locale,
+            path: request.uri().path().to_string(),
+        })
+    }
+}
