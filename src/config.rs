@@ -221,8 +221,10 @@ mod tests {
 
     #[test]
     fn public_url_joins_without_double_slash() {
-        let mut settings = Settings::default();
-        settings.public_base_url = Url::parse("https://sondage.ville.example/app/").unwrap();
+        let settings = Settings {
+            public_base_url: Url::parse("https://sondage.ville.example/app/").unwrap(),
+            ..Settings::default()
+        };
         assert_eq!(
             settings.public_url("/s/abc"),
             "https://sondage.ville.example/app/s/abc"

@@ -38,12 +38,12 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ),
     (
         "error.404",
-        "Cette page n'existe pas.",
+        "Cette page n’existe pas.",
         "This page does not exist.",
     ),
     (
         "error.back_home",
-        "Retour à l'accueil",
+        "Retour à l’accueil",
         "Back to the home page",
     ),
     (
@@ -58,7 +58,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ),
     (
         "error.400",
-        "La requête n'a pas pu être comprise.",
+        "La requête n’a pas pu être comprise.",
         "The request could not be understood.",
     ),
     (
@@ -68,7 +68,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ),
     (
         "error.403",
-        "Vous n'avez pas accès à cette page.",
+        "Vous n’avez pas accès à cette page.",
         "You do not have access to this page.",
     ),
 ];

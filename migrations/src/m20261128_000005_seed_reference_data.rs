@@ -55,10 +55,17 @@ impl MigrationTrait for Migration {
         }
         manager.exec_stmt(channels).await?;
 
+        // JSON goes in as text; PostgreSQL's jsonb column wants it cast.
+        let definition: Expr = match manager.get_database_backend() {
+            sea_orm_migration::sea_orm::DbBackend::Postgres => {
+                Expr::val(QUESTIONNAIRE_V1).cast_as("jsonb")
+            }
+            _ => Expr::val(QUESTIONNAIRE_V1),
+        };
         let questionnaire = Query::insert()
             .into_table("questionnaires")
             .columns(["version", "definition", "active"])
-            .values_panic([1.into(), QUESTIONNAIRE_V1.into(), true.into()])
+            .values_panic([1.into(), definition, true.into()])
             .on_conflict(OnConflict::column("version").do_nothing().to_owned())
             .take();
         manager.exec_stmt(questionnaire).await?;

@@ -18,7 +18,7 @@ impl Templates {
     /// Load the templates folder and check that the base layout compiles.
     pub fn load(dir: &Path) -> Result<Templates, minijinja::Error> {
         let mut env = Environment::new();
-        env.set_loader(path_loader(dir.to_path_buf()));
+        env.set_loader(path_loader(dir));
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
         env.add_function("t", translate);
         env.get_template("base.html.j2")?;

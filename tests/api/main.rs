@@ -1,0 +1,10 @@
+//! Integration tests: one binary, one module per feature. Tests that touch the database run
+//! once on SQLite and once on PostgreSQL (see `on_both_databases!`).
+
+mod helpers;
+
+mod cli;
+mod constraints;
+mod health;
+mod migrations;
+mod pages;
