@@ -31,11 +31,7 @@ pub struct NewUser {
 }
 
 /// Create a dashboard user with an argon2id password hash; records it in the audit log.
-pub async fn create_user<C>(
-    db: &C,
-    new_user: NewUser,
-    actor: &str,
-) -> Result<entities::user::Model, AccountError>
+pub async fn create_user<C>(db: &C, new_user: NewUser, actor: &str) -> Result<entities::user::Model, AccountError>
 where
     C: ConnectionTrait + TransactionTrait,
 {
@@ -50,12 +46,7 @@ where
     // Hashing takes a noticeable moment: do it before opening the transaction.
     let password_hash = password::hash(&new_user.password)?;
     let txn = db.begin().await?;
-    let row = repo::users::NewUserRow {
-        email: &new_user.email,
-        password_hash,
-        role: new_user.role,
-        direction_id,
-    };
+    let row = repo::users::NewUserRow { email: &new_user.email, password_hash, role: new_user.role, direction_id };
     let user = match repo::users::insert(&txn, row).await {
         Ok(user) => user,
         Err(err) if db::is_unique_violation(&err) => {
@@ -79,20 +70,13 @@ async fn resolve_direction(db: &impl ConnectionTrait, code: &str) -> Result<i64,
     if let Some(direction) = repo::directions::find_by_code(db, code).await? {
         return Ok(direction.id);
     }
-    let codes: Vec<String> = repo::directions::list(db)
-        .await?
-        .into_iter()
-        .map(|d| d.code)
-        .collect();
+    let codes: Vec<String> = repo::directions::list(db).await?.into_iter().map(|d| d.code).collect();
     let known = if codes.is_empty() {
         "no direction is registered yet (ingestion registers them, or use `satisfaction direction add`)".to_owned()
     } else {
         format!("known directions: {}", codes.join(", "))
     };
-    Err(AccountError::UnknownDirection {
-        code: code.to_owned(),
-        known,
-    })
+    Err(AccountError::UnknownDirection { code: code.to_owned(), known })
 }
 
 /// Create an API key. Returns the stored row and the clear key, which must be shown once.

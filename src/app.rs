@@ -25,26 +25,16 @@ pub enum StartupError {
     #[error("cannot apply the database migrations")]
     Migration(#[source] sea_orm::DbErr),
     #[error("cannot load the templates from {path}")]
-    Templates {
-        path: String,
-        source: minijinja::Error,
-    },
+    Templates { path: String, source: minijinja::Error },
     #[error("cannot read or create the secret key file {path}")]
-    SecretKey {
-        path: String,
-        source: std::io::Error,
-    },
+    SecretKey { path: String, source: std::io::Error },
 }
 
 /// Connect to the database and apply migrations if configured.
 pub async fn open_database(settings: &Settings) -> Result<DatabaseConnection, StartupError> {
-    let db = crate::db::connect(&settings.database_url, &settings.database)
-        .await
-        .map_err(StartupError::Database)?;
+    let db = crate::db::connect(&settings.database_url, &settings.database).await.map_err(StartupError::Database)?;
     if settings.database.migrate_on_start {
-        crate::db::migrate(&db)
-            .await
-            .map_err(StartupError::Migration)?;
+        crate::db::migrate(&db).await.map_err(StartupError::Migration)?;
     }
     tracing::info!(database = %redact_url(&settings.database_url), "database ready");
     Ok(db)
@@ -63,29 +53,21 @@ pub fn build_with_database(
     settings: Settings,
     db: DatabaseConnection,
 ) -> Result<Application, StartupError> {
-    let templates =
-        Templates::load(&settings.templates_dir).map_err(|source| StartupError::Templates {
-            path: settings.templates_dir.display().to_string(),
-            source,
-        })?;
+    let templates = Templates::load(&settings.templates_dir)
+        .map_err(|source| StartupError::Templates { path: settings.templates_dir.display().to_string(), source })?;
     let settings = Arc::new(settings);
     let rocket = rocket::custom(figment)
         .manage(db.clone())
         .manage(templates)
         .manage(settings.clone())
         .attach(web::fairings::RequestLog)
-        .attach(web::fairings::SecurityHeaders {
-            hsts: settings.security.hsts,
-        })
+        .attach(web::fairings::SecurityHeaders { hsts: settings.security.hsts })
         .mount("/", web::health::routes())
         .mount("/", web::pages::routes())
+        .mount("/", web::api::routes())
         .mount("/static", FileServer::from(settings.static_dir.clone()))
         .register("/", web::errors::catchers());
-    Ok(Application {
-        rocket,
-        db,
-        settings,
-    })
+    Ok(Application { rocket, db, settings })
 }
 
 /// Cookies are signed with Rocket's `secret_key`. When none is configured, generate one on first
@@ -93,19 +75,13 @@ pub fn build_with_database(
 /// build starts without manual set-up. Production should set `ROCKET_SECRET_KEY` instead.
 pub fn ensure_secret_key(figment: Figment) -> Result<Figment, StartupError> {
     // Rocket's own defaults hold an all-zero key in debug builds: that is "not configured".
-    let configured = figment
-        .extract_inner::<rocket::config::SecretKey>("secret_key")
-        .is_ok_and(|key| !key.is_zero());
+    let configured = figment.extract_inner::<rocket::config::SecretKey>("secret_key").is_ok_and(|key| !key.is_zero());
     if configured {
         return Ok(figment);
     }
     let settings = Settings::from_figment(&figment)?;
-    let key = read_or_create_secret(&settings.secret_key_file).map_err(|source| {
-        StartupError::SecretKey {
-            path: settings.secret_key_file.display().to_string(),
-            source,
-        }
-    })?;
+    let key = read_or_create_secret(&settings.secret_key_file)
+        .map_err(|source| StartupError::SecretKey { path: settings.secret_key_file.display().to_string(), source })?;
     Ok(figment.merge(("secret_key", key)))
 }
 
@@ -113,9 +89,7 @@ fn read_or_create_secret(path: &Path) -> std::io::Result<String> {
     match std::fs::read_to_string(path) {
         Ok(existing) if existing.trim().len() >= 64 => return Ok(existing.trim().to_owned()),
         Ok(_) => {
-            return Err(std::io::Error::other(
-                "the file exists but does not hold a 256-bit hex key",
-            ));
+            return Err(std::io::Error::other("the file exists but does not hold a 256-bit hex key"));
         }
         Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
         Err(_) => {}
@@ -125,7 +99,16 @@ fn read_or_create_secret(path: &Path) -> std::io::Result<String> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    std::io::Write::write_all(&mut options.open(path)?, key.as_bytes())?;
+    let mut file = match options.open(path) {
+        Ok(file) => file,
+        // Another process (a CLI command started at the same time) created it first: use theirs.
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            return read_or_create_secret(path);
+        }
+        Err(err) => return Err(err),
+    };
+    std::io::Write::write_all(&mut file, key.as_bytes())?;
     tracing::info!(path = %path.display(), "generated a new cookie-signing key (set ROCKET_SECRET_KEY to manage it yourself)");
     Ok(key)
 }
@@ -144,10 +127,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
         std::fs::write(&path, "short").unwrap();
         assert!(read_or_create_secret(&path).is_err());

@@ -10,11 +10,7 @@ use rocket::figment::Figment;
 use crate::{accounts, app, config::Settings, db, domain::Email, domain::Role};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "satisfaction",
-    version,
-    about = "Citizen satisfaction survey platform for a 311 centre"
-)]
+#[command(name = "satisfaction", version, about = "Citizen satisfaction survey platform for a 311 centre")]
 pub struct Cli {
     /// A Rocket.toml-style file read on top of ./Rocket.toml (ROCKET_* variables still win).
     #[arg(long, global = true, env = "SATISFACTION_CONFIG", value_name = "FILE")]
@@ -38,6 +34,43 @@ pub enum Command {
     /// Manage the city's directions (departments).
     #[command(subcommand)]
     Direction(DirectionCommand),
+    /// Import closed requests or historical responses; poll the Open311 feed; replay errors.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Closed requests from a CSV file (columns named like the JSON API fields).
+    Requests(FileImport),
+    /// Historical responses from an earlier survey tool.
+    Responses(FileImport),
+    /// Pull new closed requests from the configured Open311 GeoReport v2 endpoint.
+    Open311 {
+        /// Poll as if it were this time (RFC 3339); default: now.
+        #[arg(long, value_name = "RFC3339")]
+        now: Option<String>,
+    },
+    /// Replay kept ingestion errors (all unresolved ones, or the given ids).
+    Replay { ids: Vec<i64> },
+}
+
+#[derive(Debug, Args)]
+pub struct FileImport {
+    /// UTF-8 CSV, comma or semicolon delimited, with a header row.
+    pub file: std::path::PathBuf,
+    /// Where to write rejected rows (default: FILE.rejected.csv beside the input).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<std::path::PathBuf>,
+}
+
+/// Exit status of an import that rejected some rows (everything else was imported).
+pub const EXIT_SOME_REJECTED: u8 = 3;
+
+/// What an admin command asks `main` to exit with.
+pub enum CommandOutcome {
+    Success,
+    SomeRejected,
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,31 +127,23 @@ impl Cli {
 }
 
 /// Run a non-server subcommand against the configured database.
-pub async fn run_admin_command(command: Command, figment: Figment) -> anyhow::Result<()> {
+pub async fn run_admin_command(command: Command, figment: Figment) -> anyhow::Result<CommandOutcome> {
+    // Contact hashes are keyed from the secret key: the CLI must use the server's.
+    let figment = app::ensure_secret_key(figment)?;
     let settings = Settings::from_figment(&figment)?;
     let database = db::connect(&settings.database_url, &settings.database).await?;
-    db::migrate(&database)
-        .await
-        .context("cannot apply the database migrations")?;
+    db::migrate(&database).await.context("cannot apply the database migrations")?;
     match command {
         Command::Serve => unreachable!("serve is handled by main"),
         Command::Migrate => {
             let applied = db::applied_migrations(&database).await?;
-            println!(
-                "database is up to date ({} migrations applied)",
-                applied.len()
-            );
+            println!("database is up to date ({} migrations applied)", applied.len());
         }
         Command::User(UserCommand::Add(args)) => {
             let email = Email::parse(&args.email)?;
             let role: Role = args.role.parse()?;
             let password = read_password()?;
-            let new_user = accounts::NewUser {
-                email,
-                password,
-                role,
-                direction_code: args.direction,
-            };
+            let new_user = accounts::NewUser { email, password, role, direction_code: args.direction };
             let user = accounts::create_user(&database, new_user, "cli").await?;
             println!("created user {} with role {}", user.email, user.role);
         }
@@ -140,25 +165,17 @@ pub async fn run_admin_command(command: Command, figment: Figment) -> anyhow::Re
         }
         Command::ApiKey(ApiKeyCommand::Create { name }) => {
             let (row, clear) = accounts::create_api_key(&database, &name, "cli").await?;
-            eprintln!(
-                "created API key #{} \"{}\"; copy it now, it will not be shown again:",
-                row.id, row.name
-            );
+            eprintln!("created API key #{} \"{}\"; copy it now, it will not be shown again:", row.id, row.name);
             println!("{clear}");
         }
-        Command::Direction(DirectionCommand::Add {
-            code,
-            name_fr,
-            name_en,
-        }) => {
+        Command::Direction(DirectionCommand::Add { code, name_fr, name_en }) => {
             if code.trim().is_empty() {
                 bail!("the direction code must not be empty");
             }
             match accounts::add_direction(&database, &code, &name_fr, &name_en).await {
-                Ok(direction) => println!(
-                    "registered direction {} ({} / {})",
-                    direction.code, direction.name_fr, direction.name_en
-                ),
+                Ok(direction) => {
+                    println!("registered direction {} ({} / {})", direction.code, direction.name_fr, direction.name_en)
+                }
                 Err(err) if db::is_unique_violation(&err) => {
                     bail!("direction {code:?} is already registered")
                 }
@@ -167,14 +184,14 @@ pub async fn run_admin_command(command: Command, figment: Figment) -> anyhow::Re
         }
         Command::Direction(DirectionCommand::List) => {
             for direction in db::repo::directions::list(&database).await? {
-                println!(
-                    "{}\t{}\t{}",
-                    direction.code, direction.name_fr, direction.name_en
-                );
+                println!("{}\t{}\t{}", direction.code, direction.name_fr, direction.name_en);
             }
         }
+        Command::Import(command) => {
+            return crate::cli_import::run(command, &database, &settings).await;
+        }
     }
-    Ok(())
+    Ok(CommandOutcome::Success)
 }
 
 /// On a terminal: ask twice without echo. Otherwise: the first line of standard input.
@@ -189,10 +206,7 @@ fn read_password() -> anyhow::Result<String> {
         return Ok(first);
     }
     let mut line = String::new();
-    stdin
-        .lock()
-        .read_line(&mut line)
-        .context("cannot read the password from standard input")?;
+    stdin.lock().read_line(&mut line).context("cannot read the password from standard input")?;
     let password = line.trim_end_matches(['\n', '\r']).to_owned();
     if password.is_empty() {
         bail!(
@@ -209,10 +223,7 @@ pub async fn serve(figment: Figment) -> anyhow::Result<()> {
     let application = app::build(figment).await?;
     let scheduler = if application.settings.scheduler.enabled {
         let jobs = crate::scheduler::configured_jobs(&application.settings);
-        Some(
-            crate::scheduler::start(jobs, application.db.clone(), application.settings.clone())
-                .await?,
-        )
+        Some(crate::scheduler::start(jobs, application.db.clone(), application.settings.clone()).await?)
     } else {
         tracing::info!("scheduler disabled by configuration");
         None
@@ -221,7 +232,5 @@ pub async fn serve(figment: Figment) -> anyhow::Result<()> {
     if let Some(mut scheduler) = scheduler {
         let _ = scheduler.shutdown().await;
     }
-    result
-        .map(|_| ())
-        .map_err(|err| anyhow::anyhow!("server error: {err}"))
+    result.map(|_| ()).map_err(|err| anyhow::anyhow!("server error: {err}"))
 }

@@ -34,6 +34,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub scheduler: SchedulerSettings,
     pub security: SecuritySettings,
+    pub ingestion: IngestionSettings,
+    pub open311: Open311Settings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -60,6 +62,58 @@ pub struct SchedulerSettings {
 pub struct SecuritySettings {
     /// Send `Strict-Transport-Security`; turn on when the server is reached over HTTPS only.
     pub hsts: bool,
+}
+
+/// What to do with a direction code (`agency_responsible`) the platform has never seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownDirections {
+    /// Register it, with the code as its name until an administrator names it.
+    Register,
+    /// Reject the item (kept in ingestion_errors, replayable once the direction exists).
+    Reject,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestionSettings {
+    /// Most items accepted in one `POST /api/v1/requests`.
+    pub batch_max_items: usize,
+    pub unknown_directions: UnknownDirections,
+    /// Key of the contact hash (HMAC-SHA256). Unset: derived from Rocket's `secret_key`. Set it
+    /// explicitly in production: changing it breaks the quarantine and opt-out matching.
+    pub contact_hash_key: Option<String>,
+}
+
+/// The Open311 GeoReport v2 poller. Disabled while `endpoint` is empty.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Open311Settings {
+    /// Base URL, e.g. `https://311.ville.example/open311/v2` (requests.json is appended).
+    pub endpoint: String,
+    /// Six-field cron expression (seconds first); empty disables the scheduled poll.
+    pub cron: String,
+    pub jurisdiction_id: Option<String>,
+    pub api_key: Option<String>,
+    /// Page size asked for where the server offers `page`/`page_size`.
+    pub page_size: u32,
+    /// Width of one `start_date`/`end_date` window (the standard allows at most 90 days).
+    pub window_days: u32,
+    /// Ask with `updated_after` (GeoReport v2.1 draft) instead of `start_date`/`end_date`.
+    pub use_updated_after: bool,
+    /// How far back the very first poll looks.
+    pub initial_lookback_days: u32,
+    /// Minutes re-read before the high-water mark each time, for late-committed records.
+    pub overlap_minutes: u32,
+    /// Channel when the record does not say (standard GET responses carry none).
+    pub default_channel: String,
+    /// Keys of `extended_attributes` (the `extensions=true` extension) holding channel and contact.
+    pub channel_attribute: String,
+    pub email_attribute: String,
+    pub phone_attribute: String,
+    pub locale_attribute: String,
+    /// Seconds before an HTTP call to the endpoint is abandoned.
+    pub timeout_secs: u64,
 }
 
 /// Keys that belong to Rocket itself and may appear in the same figment.
@@ -101,6 +155,28 @@ impl Default for Settings {
             },
             scheduler: SchedulerSettings { enabled: true },
             security: SecuritySettings { hsts: false },
+            ingestion: IngestionSettings {
+                batch_max_items: 1000,
+                unknown_directions: UnknownDirections::Register,
+                contact_hash_key: None,
+            },
+            open311: Open311Settings {
+                endpoint: String::new(),
+                cron: "0 */10 * * * *".into(),
+                jurisdiction_id: None,
+                api_key: None,
+                page_size: 100,
+                window_days: 90,
+                use_updated_after: false,
+                initial_lookback_days: 14,
+                overlap_minutes: 60,
+                default_channel: "portal".into(),
+                channel_attribute: "channel".into(),
+                email_attribute: "email".into(),
+                phone_attribute: "phone".into(),
+                locale_attribute: "locale".into(),
+                timeout_secs: 30,
+            },
         }
     }
 }
@@ -128,24 +204,23 @@ impl Settings {
 
     /// Extract and validate the settings; unknown top-level keys are reported, not ignored.
     pub fn from_figment(figment: &Figment) -> Result<Settings, ConfigError> {
-        let mut value: serde_json::Map<String, serde_json::Value> = figment
-            .extract()
-            .map_err(|e| ConfigError::Figment(Box::new(e)))?;
+        let mut value: serde_json::Map<String, serde_json::Value> =
+            figment.extract().map_err(|e| ConfigError::Figment(Box::new(e)))?;
         for key in ROCKET_KEYS {
             value.remove(*key);
         }
-        let settings: Settings = serde_json::from_value(serde_json::Value::Object(value))
+        let mut settings: Settings = serde_json::from_value(serde_json::Value::Object(value))
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         settings.validate()?;
+        if settings.ingestion.contact_hash_key.is_none() {
+            settings.ingestion.contact_hash_key = Some(hex::encode(derive_contact_hash_key(figment)));
+        }
         Ok(settings)
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
         let url = &self.database_url;
-        if !(url.starts_with("sqlite:")
-            || url.starts_with("postgres://")
-            || url.starts_with("postgresql://"))
-        {
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(ConfigError::Invalid(format!(
                 "database_url must start with sqlite:, postgres:// or postgresql://, got {:?}",
                 redact_url(url)
@@ -157,17 +232,38 @@ impl Settings {
                 self.public_base_url
             )));
         }
-        if self.database.max_connections == 0 {
+        if self.ingestion.batch_max_items == 0 {
+            return Err(ConfigError::Invalid("ingestion.batch_max_items must be at least 1".into()));
+        }
+        if !(1..=90).contains(&self.open311.window_days) {
             return Err(ConfigError::Invalid(
-                "database.max_connections must be at least 1".into(),
+                "open311.window_days must be between 1 and 90 (GeoReport v2 limit)".into(),
             ));
+        }
+        if !self.open311.endpoint.is_empty() && Url::parse(&self.open311.endpoint).is_err() {
+            return Err(ConfigError::Invalid(format!("open311.endpoint is not a URL: {:?}", self.open311.endpoint)));
+        }
+        if !crate::ingestion::fields::CHANNELS.contains(&self.open311.default_channel.as_str()) {
+            return Err(ConfigError::Invalid(format!(
+                "open311.default_channel {:?} is not one of {}",
+                self.open311.default_channel,
+                crate::ingestion::fields::CHANNELS.join(", ")
+            )));
+        }
+        if self.database.max_connections == 0 {
+            return Err(ConfigError::Invalid("database.max_connections must be at least 1".into()));
         }
         if self.database.min_connections > self.database.max_connections {
-            return Err(ConfigError::Invalid(
-                "database.min_connections cannot exceed database.max_connections".into(),
-            ));
+            return Err(ConfigError::Invalid("database.min_connections cannot exceed database.max_connections".into()));
         }
         Ok(())
+    }
+
+    /// The contact hasher, keyed with `ingestion.contact_hash_key` (always set after
+    /// `from_figment`: configured, or derived from Rocket's secret key).
+    pub fn contact_hasher(&self) -> crate::ingestion::contact::ContactHasher {
+        let key = self.ingestion.contact_hash_key.as_deref().unwrap_or_default();
+        crate::ingestion::contact::ContactHasher::new(key.as_bytes())
     }
 
     /// Survey and opt-out links: `public_base_url` joined with a path, whatever its trailing slash.
@@ -175,6 +271,16 @@ impl Settings {
         let base = self.public_base_url.as_str().trim_end_matches('/');
         format!("{base}/{}", path.trim_start_matches('/'))
     }
+}
+
+/// HMAC(secret_key, label): a stable key for contact hashes when none is configured.
+fn derive_contact_hash_key(figment: &Figment) -> Vec<u8> {
+    use hmac::{KeyInit, Mac};
+    let secret: String = figment.extract_inner("secret_key").unwrap_or_default();
+    let mut mac =
+        <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(b"satisfaction contact hash v1");
+    mac.finalize().into_bytes().to_vec()
 }
 
 /// A database URL safe to print: the password, if any, is replaced.
@@ -196,10 +302,7 @@ mod tests {
     #[test]
     fn defaults_are_valid_and_embedded() {
         let settings = Settings::from_figment(&Settings::figment()).unwrap();
-        assert!(
-            settings.database_url.starts_with("sqlite:")
-                || std::env::var("ROCKET_DATABASE_URL").is_ok()
-        );
+        assert!(settings.database_url.starts_with("sqlite:") || std::env::var("ROCKET_DATABASE_URL").is_ok());
         assert_eq!(Settings::default().time_zone, chrono_tz::America::Toronto);
     }
 
@@ -225,17 +328,11 @@ mod tests {
             public_base_url: Url::parse("https://sondage.ville.example/app/").unwrap(),
             ..Settings::default()
         };
-        assert_eq!(
-            settings.public_url("/s/abc"),
-            "https://sondage.ville.example/app/s/abc"
-        );
+        assert_eq!(settings.public_url("/s/abc"), "https://sondage.ville.example/app/s/abc");
     }
 
     #[test]
     fn redacts_passwords() {
-        assert_eq!(
-            redact_url("postgres://u:secret@h/db"),
-            "postgres://u:***@h/db"
-        );
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
     }
 }

@@ -27,6 +27,9 @@ pub enum AppError {
     Forbidden,
     #[error("{0}")]
     Unavailable(String),
+    /// A client error with its own status and machine-readable code (API input problems).
+    #[error("{message}")]
+    Client { status: Status, code: &'static str, message: String },
     #[error("database error")]
     Db(#[from] DbErr),
     #[error("template error")]
@@ -43,9 +46,8 @@ impl AppError {
             AppError::Unauthorized => Status::Unauthorized,
             AppError::Forbidden => Status::Forbidden,
             AppError::Unavailable(_) => Status::ServiceUnavailable,
-            AppError::Db(_) | AppError::Template(_) | AppError::Internal(_) => {
-                Status::InternalServerError
-            }
+            AppError::Client { status, .. } => *status,
+            AppError::Db(_) | AppError::Template(_) | AppError::Internal(_) => Status::InternalServerError,
         }
     }
 
@@ -57,6 +59,7 @@ impl AppError {
             AppError::Unauthorized => "unauthorized",
             AppError::Forbidden => "forbidden",
             AppError::Unavailable(_) => "unavailable",
+            AppError::Client { code, .. } => code,
             AppError::Db(_) | AppError::Template(_) | AppError::Internal(_) => "internal",
         }
     }

@@ -15,11 +15,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("nav.switch_language", "English", "Français"),
     ("nav.home", "Accueil", "Home"),
     ("nav.language", "Langue", "Language"),
-    (
-        "home.title",
-        "Plateforme de satisfaction citoyenne",
-        "Citizen satisfaction platform",
-    ),
+    ("home.title", "Plateforme de satisfaction citoyenne", "Citizen satisfaction platform"),
     (
         "home.intro",
         "Après le traitement de votre demande au 311, vous pourriez recevoir un court sondage. Vos réponses aident la Ville à améliorer ses services.",
@@ -31,21 +27,9 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "Your answers are confidential and only reported as statistics.",
     ),
     ("footer.privacy", "Confidentialité", "Privacy"),
-    (
-        "error.title",
-        "Une erreur est survenue",
-        "Something went wrong",
-    ),
-    (
-        "error.404",
-        "Cette page n’existe pas.",
-        "This page does not exist.",
-    ),
-    (
-        "error.back_home",
-        "Retour à l’accueil",
-        "Back to the home page",
-    ),
+    ("error.title", "Une erreur est survenue", "Something went wrong"),
+    ("error.404", "Cette page n’existe pas.", "This page does not exist."),
+    ("error.back_home", "Retour à l’accueil", "Back to the home page"),
     (
         "error.500",
         "Le service a rencontré un problème. Veuillez réessayer plus tard.",
@@ -56,37 +40,22 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "Le service est temporairement indisponible. Veuillez réessayer dans quelques minutes.",
         "The service is temporarily unavailable. Please try again in a few minutes.",
     ),
-    (
-        "error.400",
-        "La requête n’a pas pu être comprise.",
-        "The request could not be understood.",
-    ),
-    (
-        "error.401",
-        "Veuillez vous connecter pour accéder à cette page.",
-        "Please sign in to see this page.",
-    ),
-    (
-        "error.403",
-        "Vous n’avez pas accès à cette page.",
-        "You do not have access to this page.",
-    ),
+    ("error.400", "La requête n’a pas pu être comprise.", "The request could not be understood."),
+    ("error.401", "Veuillez vous connecter pour accéder à cette page.", "Please sign in to see this page."),
+    ("error.403", "Vous n’avez pas accès à cette page.", "You do not have access to this page."),
 ];
 
 pub fn translate(locale: Locale, key: &str) -> Option<&'static str> {
-    MESSAGES
-        .iter()
-        .find(|(k, _, _)| *k == key)
-        .map(|(_, fr, en)| match locale {
-            Locale::Fr => *fr,
-            Locale::En => {
-                if en.is_empty() {
-                    *fr
-                } else {
-                    *en
-                }
+    MESSAGES.iter().find(|(k, _, _)| *k == key).map(|(_, fr, en)| match locale {
+        Locale::Fr => *fr,
+        Locale::En => {
+            if en.is_empty() {
+                *fr
+            } else {
+                *en
             }
-        })
+        }
+    })
 }
 
 #[cfg(test)]

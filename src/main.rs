@@ -5,10 +5,7 @@ fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
     telemetry::init();
     let figment = args.figment();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
@@ -17,12 +14,13 @@ fn main() -> std::process::ExitCode {
     };
     let outcome = runtime.block_on(async move {
         match args.command {
-            None | Some(cli::Command::Serve) => cli::serve(figment).await,
+            None | Some(cli::Command::Serve) => cli::serve(figment).await.map(|()| cli::CommandOutcome::Success),
             Some(command) => cli::run_admin_command(command, figment).await,
         }
     });
     match outcome {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(cli::CommandOutcome::Success) => std::process::ExitCode::SUCCESS,
+        Ok(cli::CommandOutcome::SomeRejected) => std::process::ExitCode::from(cli::EXIT_SOME_REJECTED),
         Err(err) => {
             eprintln!("error: {}", format_chain(&err));
             std::process::ExitCode::FAILURE
@@ -31,8 +29,5 @@ fn main() -> std::process::ExitCode {
 }
 
 fn format_chain(err: &anyhow::Error) -> String {
-    err.chain()
-        .map(|e| e.to_string())
-        .collect::<Vec<_>>()
-        .join(": ")
+    err.chain().map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
 }

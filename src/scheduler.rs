@@ -23,29 +23,45 @@ pub struct ScheduledJob {
 #[derive(Debug, thiserror::Error)]
 pub enum SchedulerError {
     #[error("invalid cron expression {cron:?} for job {job}: {source}")]
-    BadCron {
-        job: &'static str,
-        cron: String,
-        source: JobSchedulerError,
-    },
+    BadCron { job: &'static str, cron: String, source: JobSchedulerError },
     #[error("scheduler error: {0}")]
     Scheduler(#[from] JobSchedulerError),
 }
 
 /// The jobs configured in `settings`. Features add theirs here (sampling, dispatch, ...).
-pub fn configured_jobs(_settings: &Settings) -> Vec<ScheduledJob> {
-    Vec::new()
+pub fn configured_jobs(settings: &Settings) -> Vec<ScheduledJob> {
+    let mut jobs = Vec::new();
+    if !settings.open311.endpoint.trim().is_empty() {
+        jobs.push(ScheduledJob {
+            name: "open311_poll",
+            cron: settings.open311.cron.clone(),
+            run: Arc::new(|db, settings| Box::pin(poll_open311(db, settings))),
+        });
+    }
+    jobs
+}
+
+async fn poll_open311(db: DatabaseConnection, settings: Arc<Settings>) -> Result<String, String> {
+    use crate::ingestion::{Ingestor, open311::Poller};
+    let poller = Poller::new(&settings.open311).map_err(|e| e.to_string())?;
+    let mut ingestor = Ingestor::new(&db, settings.contact_hasher(), settings.ingestion.unknown_directions)
+        .await
+        .map_err(|e| e.to_string())?;
+    let summary =
+        poller.poll(&db, &mut ingestor, chrono::Utc::now()).await.map_err(|e| crate::telemetry::error_chain(&e))?;
+    Ok(format!(
+        "open311: {} records, created {}, updated {}, unchanged {}, rejected {}",
+        summary.records, summary.items.created, summary.items.updated, summary.items.unchanged, summary.items.rejected
+    ))
 }
 
 /// Check every cron expression without starting anything, so a typo stops start-up.
 pub fn validate(jobs: &[ScheduledJob]) -> Result<(), SchedulerError> {
     for job in jobs.iter().filter(|job| !job.cron.trim().is_empty()) {
-        Job::new_async(job.cron.as_str(), |_, _| Box::pin(async {})).map_err(|source| {
-            SchedulerError::BadCron {
-                job: job.name,
-                cron: job.cron.clone(),
-                source,
-            }
+        Job::new_async(job.cron.as_str(), |_, _| Box::pin(async {})).map_err(|source| SchedulerError::BadCron {
+            job: job.name,
+            cron: job.cron.clone(),
+            source,
         })?;
     }
     Ok(())
@@ -72,11 +88,7 @@ pub async fn start(
                 }
             })
         })
-        .map_err(|source| SchedulerError::BadCron {
-            job: name,
-            cron: job.cron.clone(),
-            source,
-        })?;
+        .map_err(|source| SchedulerError::BadCron { job: name, cron: job.cron.clone(), source })?;
         scheduler.add(cron_job).await?;
         active.push(format!("{name} ({})", job.cron));
     }
@@ -90,22 +102,13 @@ mod tests {
     use super::*;
 
     fn job(cron: &str) -> ScheduledJob {
-        ScheduledJob {
-            name: "test",
-            cron: cron.into(),
-            run: Arc::new(|_, _| Box::pin(async { Ok(String::new()) })),
-        }
+        ScheduledJob { name: "test", cron: cron.into(), run: Arc::new(|_, _| Box::pin(async { Ok(String::new()) })) }
     }
 
     #[test]
     fn validates_six_field_cron_and_allows_empty() {
         assert!(validate(&[job("0 */15 * * * *"), job("")]).is_ok());
-        let err = validate(&[job("every quarter hour")])
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("every quarter hour") && err.contains("test"),
-            "{err}"
-        );
+        let err = validate(&[job("every quarter hour")]).unwrap_err().to_string();
+        assert!(err.contains("every quarter hour") && err.contains("test"), "{err}");
     }
 }

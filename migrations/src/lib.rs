@@ -31,9 +31,7 @@ pub(crate) mod conventions {
 
     /// `created_at` with the database's current time as default, with time zone.
     pub fn created_at() -> ColumnDef {
-        timestamp_with_time_zone("created_at")
-            .default(Expr::current_timestamp())
-            .take()
+        timestamp_with_time_zone("created_at").default(Expr::current_timestamp()).take()
     }
 
     /// A foreign key declared inside `CREATE TABLE` (SQLite cannot add one later).
@@ -54,10 +52,7 @@ pub(crate) mod conventions {
 
     pub fn index(table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
         let mut index = Index::create();
-        index
-            .name(format!("idx_{table}_{}", columns.join("_")))
-            .table(table)
-            .if_not_exists();
+        index.name(format!("idx_{table}_{}", columns.join("_"))).table(table).if_not_exists();
         for column in columns {
             index.col(*column);
         }
@@ -66,9 +61,7 @@ pub(crate) mod conventions {
 
     pub fn unique_index(table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
         let mut index = index(table, columns);
-        index
-            .name(format!("uq_{table}_{}", columns.join("_")))
-            .unique();
+        index.name(format!("uq_{table}_{}", columns.join("_"))).unique();
         index
     }
 }

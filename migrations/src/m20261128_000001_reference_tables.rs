@@ -30,9 +30,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for table in ["channels", "directions"] {
-            manager
-                .drop_table(Table::drop().table(table).if_exists().take())
-                .await?;
+            manager.drop_table(Table::drop().table(table).if_exists().take()).await?;
         }
         Ok(())
     }

@@ -38,27 +38,13 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null("personal_data_purged_at"))
                     .col(created_at())
                     .col(timestamp_with_time_zone("updated_at").default(Expr::current_timestamp()))
-                    .foreign_key(&mut fk(
-                        "service_requests",
-                        "direction_id",
-                        "directions",
-                        ForeignKeyAction::Restrict,
-                    ))
-                    .foreign_key(&mut fk(
-                        "service_requests",
-                        "channel_id",
-                        "channels",
-                        ForeignKeyAction::Restrict,
-                    ))
+                    .foreign_key(&mut fk("service_requests", "direction_id", "directions", ForeignKeyAction::Restrict))
+                    .foreign_key(&mut fk("service_requests", "channel_id", "channels", ForeignKeyAction::Restrict))
                     .take(),
             )
             .await?;
-        manager
-            .create_index(index("service_requests", &["status", "closed_at"]))
-            .await?;
-        manager
-            .create_index(index("service_requests", &["contact_hash"]))
-            .await?;
+        manager.create_index(index("service_requests", &["status", "closed_at"])).await?;
+        manager.create_index(index("service_requests", &["contact_hash"])).await?;
 
         manager
             .create_table(
@@ -112,9 +98,7 @@ impl MigrationTrait for Migration {
                     .col(string_len("stratum", 160))
                     .col(
                         double("inclusion_probability").check(
-                            Expr::col("inclusion_probability")
-                                .gt(0)
-                                .and(Expr::col("inclusion_probability").lte(1)),
+                            Expr::col("inclusion_probability").gt(0).and(Expr::col("inclusion_probability").lte(1)),
                         ),
                     )
                     .col(string_len("state", 16))
@@ -130,30 +114,13 @@ impl MigrationTrait for Migration {
                         "service_requests",
                         ForeignKeyAction::Cascade,
                     ))
-                    .foreign_key(&mut fk(
-                        "invitations",
-                        "sampling_run_id",
-                        "sampling_runs",
-                        ForeignKeyAction::SetNull,
-                    ))
-                    .foreign_key(&mut fk(
-                        "invitations",
-                        "direction_id",
-                        "directions",
-                        ForeignKeyAction::Restrict,
-                    ))
-                    .foreign_key(&mut fk(
-                        "invitations",
-                        "channel_id",
-                        "channels",
-                        ForeignKeyAction::Restrict,
-                    ))
+                    .foreign_key(&mut fk("invitations", "sampling_run_id", "sampling_runs", ForeignKeyAction::SetNull))
+                    .foreign_key(&mut fk("invitations", "direction_id", "directions", ForeignKeyAction::Restrict))
+                    .foreign_key(&mut fk("invitations", "channel_id", "channels", ForeignKeyAction::Restrict))
                     .take(),
             )
             .await?;
-        manager
-            .create_index(index("invitations", &["state", "expires_at"]))
-            .await?;
+        manager.create_index(index("invitations", &["state", "expires_at"])).await?;
 
         manager
             .create_table(
@@ -171,35 +138,18 @@ impl MigrationTrait for Migration {
                     .col(text_null("last_error"))
                     .col(created_at())
                     .col(timestamp_with_time_zone_null("sent_at"))
-                    .foreign_key(&mut fk(
-                        "outbox",
-                        "invitation_id",
-                        "invitations",
-                        ForeignKeyAction::Cascade,
-                    ))
+                    .foreign_key(&mut fk("outbox", "invitation_id", "invitations", ForeignKeyAction::Cascade))
                     .take(),
             )
             .await?;
-        manager
-            .create_index(unique_index("outbox", &["invitation_id", "kind"]))
-            .await?;
-        manager
-            .create_index(index("outbox", &["state", "next_attempt_at"]))
-            .await?;
+        manager.create_index(unique_index("outbox", &["invitation_id", "kind"])).await?;
+        manager.create_index(index("outbox", &["state", "next_attempt_at"])).await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in [
-            "outbox",
-            "invitations",
-            "sampling_runs",
-            "opt_outs",
-            "service_requests",
-        ] {
-            manager
-                .drop_table(Table::drop().table(table).if_exists().take())
-                .await?;
+        for table in ["outbox", "invitations", "sampling_runs", "opt_outs", "service_requests"] {
+            manager.drop_table(Table::drop().table(table).if_exists().take()).await?;
         }
         Ok(())
     }

@@ -11,20 +11,11 @@ use sea_orm_migration::{prelude::*, schema::*};
 pub struct Migration;
 
 /// The 0–10 driver items, one nullable column each so a GROUP BY can reach them.
-pub const DRIVERS: [&str; 5] = [
-    "score_timeliness",
-    "score_courtesy",
-    "score_competence",
-    "score_clarity",
-    "score_fairness",
-];
+pub const DRIVERS: [&str; 5] =
+    ["score_timeliness", "score_courtesy", "score_competence", "score_clarity", "score_fairness"];
 
 fn score_0_to_10(column: &'static str, nullable: bool) -> ColumnDef {
-    let mut def = if nullable {
-        small_integer_null(column)
-    } else {
-        small_integer(column)
-    };
+    let mut def = if nullable { small_integer_null(column) } else { small_integer(column) };
     def.check(Expr::col(column).between(0, 10));
     def
 }
@@ -70,39 +61,18 @@ impl MigrationTrait for Migration {
             .col(string_len("stratum", 160))
             .col(double("weight").check(Expr::col("weight").gt(0)))
             .col(created_at())
-            .foreign_key(&mut fk(
-                "responses",
-                "invitation_id",
-                "invitations",
-                ForeignKeyAction::SetNull,
-            ))
-            .foreign_key(&mut fk(
-                "responses",
-                "direction_id",
-                "directions",
-                ForeignKeyAction::Restrict,
-            ))
-            .foreign_key(&mut fk(
-                "responses",
-                "channel_id",
-                "channels",
-                ForeignKeyAction::Restrict,
-            ));
+            .foreign_key(&mut fk("responses", "invitation_id", "invitations", ForeignKeyAction::SetNull))
+            .foreign_key(&mut fk("responses", "direction_id", "directions", ForeignKeyAction::Restrict))
+            .foreign_key(&mut fk("responses", "channel_id", "channels", ForeignKeyAction::Restrict));
         manager.create_table(responses.take()).await?;
-        manager
-            .create_index(index("responses", &["submitted_at"]))
-            .await?;
-        manager
-            .create_index(index("responses", &["direction_id", "channel_id"]))
-            .await?;
+        manager.create_index(index("responses", &["submitted_at"])).await?;
+        manager.create_index(index("responses", &["direction_id", "channel_id"])).await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for table in ["responses", "questionnaires"] {
-            manager
-                .drop_table(Table::drop().table(table).if_exists().take())
-                .await?;
+            manager.drop_table(Table::drop().table(table).if_exists().take()).await?;
         }
         Ok(())
     }

@@ -18,21 +18,13 @@ impl MigrationTrait for Migration {
                     .col(string_len_uniq("email", 320))
                     // argon2id PHC string
                     .col(string_len("password_hash", 255))
-                    .col(
-                        string_len("role", 16)
-                            .check(Expr::col("role").is_in(["admin", "analyst", "viewer"])),
-                    )
+                    .col(string_len("role", 16).check(Expr::col("role").is_in(["admin", "analyst", "viewer"])))
                     // A user with a direction only ever sees that direction.
                     .col(big_integer_null("direction_id"))
                     .col(boolean("active").default(true))
                     .col(created_at())
                     .col(timestamp_with_time_zone_null("last_login_at"))
-                    .foreign_key(&mut fk(
-                        "users",
-                        "direction_id",
-                        "directions",
-                        ForeignKeyAction::Restrict,
-                    ))
+                    .foreign_key(&mut fk("users", "direction_id", "directions", ForeignKeyAction::Restrict))
                     .take(),
             )
             .await?;
@@ -89,9 +81,7 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
-        manager
-            .create_index(index("ingestion_errors", &["resolved_at", "received_at"]))
-            .await?;
+        manager.create_index(index("ingestion_errors", &["resolved_at", "received_at"])).await?;
 
         // Small key/value store for jobs: e.g. the Open311 poller's high-water mark.
         manager
@@ -109,16 +99,8 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in [
-            "job_state",
-            "ingestion_errors",
-            "audit_log",
-            "api_keys",
-            "users",
-        ] {
-            manager
-                .drop_table(Table::drop().table(table).if_exists().take())
-                .await?;
+        for table in ["job_state", "ingestion_errors", "audit_log", "api_keys", "users"] {
+            manager.drop_table(Table::drop().table(table).if_exists().take()).await?;
         }
         Ok(())
     }

@@ -57,9 +57,7 @@ impl MigrationTrait for Migration {
 
         // JSON goes in as text; PostgreSQL's jsonb column wants it cast.
         let definition: Expr = match manager.get_database_backend() {
-            sea_orm_migration::sea_orm::DbBackend::Postgres => {
-                Expr::val(QUESTIONNAIRE_V1).cast_as("jsonb")
-            }
+            sea_orm_migration::sea_orm::DbBackend::Postgres => Expr::val(QUESTIONNAIRE_V1).cast_as("jsonb"),
             _ => Expr::val(QUESTIONNAIRE_V1),
         };
         let questionnaire = Query::insert()
@@ -74,12 +72,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .exec_stmt(
-                Query::delete()
-                    .from_table("questionnaires")
-                    .and_where(Expr::col("version").eq(1))
-                    .take(),
-            )
+            .exec_stmt(Query::delete().from_table("questionnaires").and_where(Expr::col("version").eq(1)).take())
             .await?;
         manager
             .exec_stmt(

@@ -21,19 +21,14 @@ pub fn generate() -> Result<GeneratedKey, password::PasswordError> {
     let prefix = hex::encode(rand::random::<[u8; PREFIX_BYTES]>());
     let secret = hex::encode(rand::random::<[u8; SECRET_BYTES]>());
     let hash = password::hash(&secret)?;
-    Ok(GeneratedKey {
-        clear: format!("{KEY_TAG}_{prefix}_{secret}"),
-        prefix,
-        hash,
-    })
+    Ok(GeneratedKey { clear: format!("{KEY_TAG}_{prefix}_{secret}"), prefix, hash })
 }
 
 /// Split a presented key into (prefix, secret) if it has the right shape.
 pub fn parse(presented: &str) -> Option<(&str, &str)> {
     let rest = presented.trim().strip_prefix(KEY_TAG)?.strip_prefix('_')?;
     let (prefix, secret) = rest.split_once('_')?;
-    let is_hex =
-        |s: &str, bytes: usize| s.len() == bytes * 2 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let is_hex = |s: &str, bytes: usize| s.len() == bytes * 2 && s.bytes().all(|b| b.is_ascii_hexdigit());
     (is_hex(prefix, PREFIX_BYTES) && is_hex(secret, SECRET_BYTES)).then_some((prefix, secret))
 }
 

@@ -41,9 +41,7 @@ pub fn hash(secret: &str) -> Result<String, PasswordError> {
 /// True when `secret` matches the stored PHC string; false for a mismatch or a malformed hash.
 pub fn verify(secret: &str, stored: &str) -> bool {
     match PasswordHash::new(stored) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(secret.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => Argon2::default().verify_password(secret.as_bytes(), &parsed).is_ok(),
         Err(_) => false,
     }
 }
@@ -66,10 +64,7 @@ mod tests {
     #[test]
     fn strength_rules() {
         assert_eq!(check_strength("short"), Err(PasswordError::TooShort));
-        assert_eq!(
-            check_strength(&"x".repeat(2000)),
-            Err(PasswordError::TooLong)
-        );
+        assert_eq!(check_strength(&"x".repeat(2000)), Err(PasswordError::TooLong));
         assert!(check_strength("douze caractères").is_ok());
     }
 }

@@ -8,17 +8,12 @@ pub mod repo;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr,
-};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr};
 
 use crate::config::{DatabaseSettings, redact_url};
 
 /// Open the pool for `database_url`. SQLite gets WAL and foreign keys; PostgreSQL needs nothing.
-pub async fn connect(
-    database_url: &str,
-    settings: &DatabaseSettings,
-) -> Result<DatabaseConnection, DbErr> {
+pub async fn connect(database_url: &str, settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(database_url.to_owned());
     options
         .max_connections(settings.max_connections)
@@ -26,20 +21,13 @@ pub async fn connect(
         .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
         .connect_timeout(Duration::from_secs(settings.acquire_timeout_secs))
         .sqlx_logging(false);
-    let db = Database::connect(options).await.map_err(|err| {
-        DbErr::Custom(format!(
-            "cannot connect to {}: {err}",
-            redact_url(database_url)
-        ))
-    })?;
+    let db = Database::connect(options)
+        .await
+        .map_err(|err| DbErr::Custom(format!("cannot connect to {}: {err}", redact_url(database_url))))?;
     if db.get_database_backend() == DbBackend::Sqlite {
         // WAL lets readers (dashboards) proceed while a job writes; busy_timeout makes writers
         // queue instead of failing with "database is locked".
-        for pragma in [
-            "PRAGMA journal_mode = WAL",
-            "PRAGMA busy_timeout = 5000",
-            "PRAGMA foreign_keys = ON",
-        ] {
+        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON"] {
             db.execute_unprepared(pragma).await?;
         }
     }
@@ -53,11 +41,7 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 
 /// Names of the applied migrations, oldest first.
 pub async fn applied_migrations(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
-    Ok(Migrator::get_applied_migrations(db)
-        .await?
-        .into_iter()
-        .map(|m| m.name().to_owned())
-        .collect())
+    Ok(Migrator::get_applied_migrations(db).await?.into_iter().map(|m| m.name().to_owned()).collect())
 }
 
 /// Short name of the backend, as shown by `/health` and the logs.

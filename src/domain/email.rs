@@ -76,9 +76,7 @@ mod tests {
     #[test]
     fn normalises_case_and_spaces() {
         assert_eq!(
-            Email::parse("  Marie.Tremblay@Ville.Levis.QC.ca ")
-                .unwrap()
-                .as_str(),
+            Email::parse("  Marie.Tremblay@Ville.Levis.QC.ca ").unwrap().as_str(),
             "marie.tremblay@ville.levis.qc.ca"
         );
     }
@@ -91,56 +89,20 @@ mod tests {
     #[test]
     fn each_rejection_says_why() {
         assert_eq!(Email::parse(""), Err(EmailError::Empty));
-        assert!(matches!(
-            Email::parse("marie.example.ca"),
-            Err(EmailError::MissingAt(_))
-        ));
-        assert!(matches!(
-            Email::parse("a@b@c.ca"),
-            Err(EmailError::SeveralAt(_))
-        ));
-        assert!(matches!(
-            Email::parse("@ville.ca"),
-            Err(EmailError::EmptyPart(_))
-        ));
-        assert!(matches!(
-            Email::parse("marie@"),
-            Err(EmailError::EmptyPart(_))
-        ));
-        assert!(matches!(
-            Email::parse("ma rie@ville.ca"),
-            Err(EmailError::Whitespace(_))
-        ));
-        assert!(matches!(
-            Email::parse("marie@localhost"),
-            Err(EmailError::BadDomain(_))
-        ));
-        assert!(matches!(
-            Email::parse("marie@ville..ca"),
-            Err(EmailError::BadDomain(_))
-        ));
-        assert!(matches!(
-            Email::parse("marie@-ville.ca"),
-            Err(EmailError::BadDomain(_))
-        ));
-        assert_eq!(
-            Email::parse(&format!("{}@ville.ca", "a".repeat(250))),
-            Err(EmailError::TooLong)
-        );
+        assert!(matches!(Email::parse("marie.example.ca"), Err(EmailError::MissingAt(_))));
+        assert!(matches!(Email::parse("a@b@c.ca"), Err(EmailError::SeveralAt(_))));
+        assert!(matches!(Email::parse("@ville.ca"), Err(EmailError::EmptyPart(_))));
+        assert!(matches!(Email::parse("marie@"), Err(EmailError::EmptyPart(_))));
+        assert!(matches!(Email::parse("ma rie@ville.ca"), Err(EmailError::Whitespace(_))));
+        assert!(matches!(Email::parse("marie@localhost"), Err(EmailError::BadDomain(_))));
+        assert!(matches!(Email::parse("marie@ville..ca"), Err(EmailError::BadDomain(_))));
+        assert!(matches!(Email::parse("marie@-ville.ca"), Err(EmailError::BadDomain(_))));
+        assert_eq!(Email::parse(&format!("{}@ville.ca", "a".repeat(250))), Err(EmailError::TooLong));
     }
 
     #[test]
     fn never_panics_on_arbitrary_text() {
-        for raw in [
-            "@",
-            "@@",
-            ".",
-            "a@.",
-            "a@b.",
-            "\u{0}@a.b",
-            "é@é.é",
-            "a@b.c\n",
-        ] {
+        for raw in ["@", "@@", ".", "a@.", "a@b.", "\u{0}@a.b", "é@é.é", "a@b.c\n"] {
             let _ = Email::parse(raw);
         }
     }

@@ -2,9 +2,7 @@ use std::fmt;
 
 /// The two languages of the platform. French first: it is the default wherever nothing says
 /// otherwise.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Locale {
     #[default]
@@ -54,10 +52,8 @@ impl Locale {
             .filter_map(|(position, item)| {
                 let mut pieces = item.split(';');
                 let locale = Locale::parse(pieces.next()?)?;
-                let quality = pieces
-                    .find_map(|p| p.trim().strip_prefix("q="))
-                    .and_then(|q| q.parse::<f32>().ok())
-                    .unwrap_or(1.0);
+                let quality =
+                    pieces.find_map(|p| p.trim().strip_prefix("q=")).and_then(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
                 (quality > 0.0).then_some((quality, position, locale))
             })
             .collect();
@@ -86,18 +82,9 @@ mod tests {
 
     #[test]
     fn accept_language_respects_preference() {
-        assert_eq!(
-            Locale::from_accept_language("en-CA,en;q=0.9,fr;q=0.8"),
-            Some(Locale::En)
-        );
-        assert_eq!(
-            Locale::from_accept_language("de;q=1, fr;q=0.5, en;q=0.4"),
-            Some(Locale::Fr)
-        );
-        assert_eq!(
-            Locale::from_accept_language("en;q=0.2, fr;q=0.9"),
-            Some(Locale::Fr)
-        );
+        assert_eq!(Locale::from_accept_language("en-CA,en;q=0.9,fr;q=0.8"), Some(Locale::En));
+        assert_eq!(Locale::from_accept_language("de;q=1, fr;q=0.5, en;q=0.4"), Some(Locale::Fr));
+        assert_eq!(Locale::from_accept_language("en;q=0.2, fr;q=0.9"), Some(Locale::Fr));
         assert_eq!(Locale::from_accept_language("de, es"), None);
         assert_eq!(Locale::from_accept_language("en;q=0"), None);
     }

@@ -28,9 +28,7 @@ pub fn wants_json(request: &Request<'_>) -> bool {
     path.starts_with("/api/")
         || path == "/health"
         || request.format().is_some_and(|f| f.is_json())
-        || request
-            .accept()
-            .is_some_and(|a| a.preferred().media_type().is_json())
+        || request.accept().is_some_and(|a| a.preferred().media_type().is_json())
 }
 
 pub fn error_response(
@@ -41,16 +39,8 @@ pub fn error_response(
 ) -> response::Result<'static> {
     let message = message.unwrap_or_else(|| status.reason_lossy().to_owned());
     if wants_json(request) {
-        let body = ErrorBody {
-            error: ErrorDetail {
-                status: status.code,
-                code: code.to_owned(),
-                message,
-            },
-        };
-        return Response::build_from(Json(body).respond_to(request)?)
-            .status(status)
-            .ok();
+        let body = ErrorBody { error: ErrorDetail { status: status.code, code: code.to_owned(), message } };
+        return Response::build_from(Json(body).respond_to(request)?).status(status).ok();
     }
     let page = page_meta(request);
     let rendered = request.rocket().state::<Templates>().map(|templates| {
@@ -61,9 +51,7 @@ pub fn error_response(
         )
     });
     match rendered {
-        Some(Ok(html)) => Response::build_from(html.respond_to(request)?)
-            .status(status)
-            .ok(),
+        Some(Ok(html)) => Response::build_from(html.respond_to(request)?).status(status).ok(),
         // The error page itself failed: fall back to plain text rather than recursing.
         other => {
             if let Some(Err(err)) = other {
@@ -104,7 +92,9 @@ struct CatcherResponse {
 
 impl<'r> Responder<'r, 'static> for CatcherResponse {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
-        error_response(request, self.status, self.code, None)
+        // A guard that refused the request may have said why (e.g. which credential is wrong).
+        let reason = request.local_cache(|| crate::web::guards::AuthFailure(None)).0;
+        error_response(request, self.status, self.code, reason.map(str::to_owned))
     }
 }
 

@@ -18,17 +18,11 @@ pub struct SecurityHeaders {
 #[rocket::async_trait]
 impl Fairing for SecurityHeaders {
     fn info(&self) -> Info {
-        Info {
-            name: "Security headers",
-            kind: Kind::Response,
-        }
+        Info { name: "Security headers", kind: Kind::Response }
     }
 
     async fn on_response<'r>(&self, _request: &'r Request<'_>, response: &mut Response<'r>) {
-        response.set_header(Header::new(
-            "Content-Security-Policy",
-            CONTENT_SECURITY_POLICY,
-        ));
+        response.set_header(Header::new("Content-Security-Policy", CONTENT_SECURITY_POLICY));
         response.set_header(Header::new("X-Content-Type-Options", "nosniff"));
         // Survey links carry a token in the path: never send it to another site.
         response.set_header(Header::new("Referrer-Policy", "no-referrer"));
@@ -39,10 +33,7 @@ impl Fairing for SecurityHeaders {
         ));
         response.set_header(Header::new("Cross-Origin-Opener-Policy", "same-origin"));
         if self.hsts {
-            response.set_header(Header::new(
-                "Strict-Transport-Security",
-                "max-age=31536000; includeSubDomains",
-            ));
+            response.set_header(Header::new("Strict-Transport-Security", "max-age=31536000; includeSubDomains"));
         }
     }
 }
@@ -55,10 +46,7 @@ struct Started(Option<Instant>);
 #[rocket::async_trait]
 impl Fairing for RequestLog {
     fn info(&self) -> Info {
-        Info {
-            name: "Request log",
-            kind: Kind::Request | Kind::Response | Kind::Liftoff,
-        }
+        Info { name: "Request log", kind: Kind::Request | Kind::Response | Kind::Liftoff }
     }
 
     async fn on_liftoff(&self, rocket: &rocket::Rocket<rocket::Orbit>) {
@@ -72,10 +60,7 @@ impl Fairing for RequestLog {
 
     async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
         let started = request.local_cache(|| Started(None));
-        let millis = started
-            .0
-            .map(|t| t.elapsed().as_secs_f64() * 1000.0)
-            .unwrap_or_default();
+        let millis = started.0.map(|t| t.elapsed().as_secs_f64() * 1000.0).unwrap_or_default();
         tracing::info!(
             target: "satisfaction::http",
             "{} {} {} {:.1}ms",

@@ -19,26 +19,12 @@ const PING_TIMEOUT: Duration = Duration::from_secs(3);
 #[get("/health")]
 async fn health(db: &State<DatabaseConnection>) -> (Status, Json<Health>) {
     let database = crate::db::backend_name(db.inner());
-    let reachable = matches!(
-        tokio::time::timeout(PING_TIMEOUT, db.ping()).await,
-        Ok(Ok(()))
-    );
+    let reachable = matches!(tokio::time::timeout(PING_TIMEOUT, db.ping()).await, Ok(Ok(())));
     if !reachable {
         tracing::warn!(database, "health check: database unreachable");
     }
-    let (status, word) = if reachable {
-        (Status::Ok, "ok")
-    } else {
-        (Status::ServiceUnavailable, "unavailable")
-    };
-    (
-        status,
-        Json(Health {
-            status: word,
-            database,
-            version: env!("CARGO_PKG_VERSION"),
-        }),
-    )
+    let (status, word) = if reachable { (Status::Ok, "ok") } else { (Status::ServiceUnavailable, "unavailable") };
+    (status, Json(Health { status: word, database, version: env!("CARGO_PKG_VERSION") }))
 }
 
 pub fn routes() -> Vec<rocket::Route> {

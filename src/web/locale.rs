@@ -13,25 +13,13 @@ use crate::web::templates::PageMeta;
 pub const LANG_COOKIE: &str = "lang";
 
 pub fn request_locale(request: &Request<'_>) -> Locale {
-    if let Some(locale) = request
-        .query_value::<&str>("lang")
-        .and_then(|v| v.ok())
-        .and_then(Locale::parse)
-    {
+    if let Some(locale) = request.query_value::<&str>("lang").and_then(|v| v.ok()).and_then(Locale::parse) {
         return locale;
     }
-    if let Some(locale) = request
-        .cookies()
-        .get(LANG_COOKIE)
-        .and_then(|c| Locale::parse(c.value()))
-    {
+    if let Some(locale) = request.cookies().get(LANG_COOKIE).and_then(|c| Locale::parse(c.value())) {
         return locale;
     }
-    request
-        .headers()
-        .get_one("Accept-Language")
-        .and_then(Locale::from_accept_language)
-        .unwrap_or_default()
+    request.headers().get_one("Accept-Language").and_then(Locale::from_accept_language).unwrap_or_default()
 }
 
 #[rocket::async_trait]
@@ -53,10 +41,7 @@ impl<'r> FromRequest<'r> for Locale {
 }
 
 pub fn page_meta(request: &Request<'_>) -> PageMeta {
-    PageMeta {
-        locale: request_locale(request),
-        path: request.uri().path().to_string(),
-    }
+    PageMeta { locale: request_locale(request), path: request.uri().path().to_string() }
 }
 
 #[rocket::async_trait]
@@ -64,14 +49,7 @@ impl<'r> FromRequest<'r> for PageMeta {
     type Error = std::convert::Infallible;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        let locale = request
-            .guard::<Locale>()
-            .await
-            .succeeded()
-            .unwrap_or_default();
-        Outcome::Success(PageMeta {
-            locale,
-            path: request.uri().path().to_string(),
-        })
+        let locale = request.guard::<Locale>().await.succeeded().unwrap_or_default();
+        Outcome::Success(PageMeta { locale, path: request.uri().path().to_string() })
     }
 }

@@ -26,12 +26,7 @@ impl Templates {
     }
 
     /// Render `name` with `ctx` plus the page basics (`lang`, `html_lang`, `other_lang`, `path`).
-    pub fn render(
-        &self,
-        name: &str,
-        page: &PageMeta,
-        ctx: Value,
-    ) -> Result<RawHtml<String>, AppError> {
+    pub fn render(&self, name: &str, page: &PageMeta, ctx: Value) -> Result<RawHtml<String>, AppError> {
         let template = self.env.get_template(name)?;
         let html = template.render(context! {
             lang => page.locale.as_str(),
@@ -55,9 +50,6 @@ pub struct PageMeta {
 /// `t("key")` in templates: the message in the page's language (the key itself if unknown, so a
 /// missing message shows up in review rather than as an empty string).
 fn translate(state: &State, key: &str) -> String {
-    let locale = state
-        .lookup("lang")
-        .and_then(|v| v.as_str().and_then(Locale::parse))
-        .unwrap_or_default();
+    let locale = state.lookup("lang").and_then(|v| v.as_str().and_then(Locale::parse)).unwrap_or_default();
     i18n::translate(locale, key).unwrap_or(key).to_owned()
 }

@@ -11,12 +11,13 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use crate::helpers::{Backend, TestDatabase, migrated_database};
 use crate::on_both_databases;
 
-fn satisfaction(database_url: Option<&str>, args: &[&str], stdin: Option<&str>) -> Output {
+pub fn satisfaction(database_url: Option<&str>, args: &[&str], stdin: Option<&str>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_satisfaction"));
     command
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("RUST_LOG", "warn")
+        .env("ROCKET_SECRET_KEY", "8a1c3b2f6e5d4c7b9a0f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6e5f4a3")
         .env_remove("ROCKET_DATABASE_URL")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -34,23 +35,16 @@ fn satisfaction(database_url: Option<&str>, args: &[&str], stdin: Option<&str>) 
     child.wait_with_output().unwrap()
 }
 
-fn stderr(output: &Output) -> String {
+pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 #[test]
 fn bad_arguments_are_rejected_with_clear_messages() {
-    let output = satisfaction(
-        None,
-        &["user", "add", "a@ville.example", "--role", "boss"],
-        None,
-    );
+    let output = satisfaction(None, &["user", "add", "a@ville.example", "--role", "boss"], None);
     assert_eq!(output.status.code(), Some(2));
     let message = stderr(&output);
-    assert!(
-        message.contains("invalid value 'boss'") && message.contains("admin, analyst, viewer"),
-        "{message}"
-    );
+    assert!(message.contains("invalid value 'boss'") && message.contains("admin, analyst, viewer"), "{message}");
 
     let output = satisfaction(None, &["user", "add", "a@ville.example"], None);
     assert_eq!(output.status.code(), Some(2));
@@ -62,22 +56,14 @@ fn bad_arguments_are_rejected_with_clear_messages() {
 
     let output = satisfaction(None, &["frobnicate"], None);
     assert_eq!(output.status.code(), Some(2));
-    assert!(
-        stderr(&output).contains("unrecognized subcommand 'frobnicate'"),
-        "{}",
-        stderr(&output)
-    );
+    assert!(stderr(&output).contains("unrecognized subcommand 'frobnicate'"), "{}", stderr(&output));
 }
 
 #[test]
 fn a_bad_configuration_stops_with_the_key_named() {
     let output = satisfaction(Some("mysql://root@localhost/x"), &["migrate"], None);
     assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr(&output).contains("database_url must start with"),
-        "{}",
-        stderr(&output)
-    );
+    assert!(stderr(&output).contains("database_url must start with"), "{}", stderr(&output));
 }
 
 async fn migrate_subcommand_creates_the_schema(backend: Backend) {
@@ -106,16 +92,9 @@ async fn user_add_stores_an_argon2id_hash(backend: Backend) {
         .unwrap()
         .expect("user stored with a normalised e-mail");
     assert_eq!(user.role, "analyst");
-    assert!(
-        user.password_hash.starts_with("$argon2id$"),
-        "{}",
-        user.password_hash
-    );
+    assert!(user.password_hash.starts_with("$argon2id$"), "{}", user.password_hash);
     assert!(!user.password_hash.contains(password));
-    assert!(satisfaction::auth::password::verify(
-        password,
-        &user.password_hash
-    ));
+    assert!(satisfaction::auth::password::verify(password, &user.password_hash));
 
     let duplicate = satisfaction(
         Some(&database.url),
@@ -123,55 +102,23 @@ async fn user_add_stores_an_argon2id_hash(backend: Backend) {
         Some(&format!("{password}\n")),
     );
     assert_eq!(duplicate.status.code(), Some(1));
-    assert!(
-        stderr(&duplicate).contains("already exists"),
-        "{}",
-        stderr(&duplicate)
-    );
+    assert!(stderr(&duplicate).contains("already exists"), "{}", stderr(&duplicate));
 }
 
 async fn user_add_explains_what_is_wrong(backend: Backend) {
     let (database, _db) = migrated_database(backend).await;
     let url = Some(database.url.as_str());
     let cases: [(&[&str], &str, &str); 5] = [
+        (&["user", "add", "not-an-email", "--role", "viewer"], "a long enough password\n", "has no '@'"),
+        (&["user", "add", "v@ville.example", "--role", "viewer"], "short\n", "at least 12 characters"),
+        (&["user", "add", "v@ville.example", "--role", "viewer"], "", "no password given"),
         (
-            &["user", "add", "not-an-email", "--role", "viewer"],
-            "a long enough password\n",
-            "has no '@'",
-        ),
-        (
-            &["user", "add", "v@ville.example", "--role", "viewer"],
-            "short\n",
-            "at least 12 characters",
-        ),
-        (
-            &["user", "add", "v@ville.example", "--role", "viewer"],
-            "",
-            "no password given",
-        ),
-        (
-            &[
-                "user",
-                "add",
-                "v@ville.example",
-                "--role",
-                "viewer",
-                "--direction",
-                "XYZ",
-            ],
+            &["user", "add", "v@ville.example", "--role", "viewer", "--direction", "XYZ"],
             "a long enough password\n",
             "unknown direction code \"XYZ\"",
         ),
         (
-            &[
-                "user",
-                "add",
-                "v@ville.example",
-                "--role",
-                "admin",
-                "--direction",
-                "XYZ",
-            ],
+            &["user", "add", "v@ville.example", "--role", "admin", "--direction", "XYZ"],
             "a long enough password\n",
             "an admin sees all",
         ),
@@ -179,101 +126,47 @@ async fn user_add_explains_what_is_wrong(backend: Backend) {
     for (args, stdin, expected) in cases {
         let output = satisfaction(url, args, Some(stdin));
         assert_eq!(output.status.code(), Some(1), "{args:?}");
-        assert!(
-            stderr(&output).contains(expected),
-            "{args:?}: {}",
-            stderr(&output)
-        );
+        assert!(stderr(&output).contains(expected), "{args:?}: {}", stderr(&output));
     }
 }
 
 async fn user_add_can_scope_to_a_direction(backend: Backend) {
     let (database, db) = migrated_database(backend).await;
     let url = Some(database.url.as_str());
-    let output = satisfaction(
-        url,
-        &[
-            "direction",
-            "add",
-            "ENV",
-            "--name-fr",
-            "Environnement",
-            "--name-en",
-            "Environment",
-        ],
-        None,
-    );
+    let output =
+        satisfaction(url, &["direction", "add", "ENV", "--name-fr", "Environnement", "--name-en", "Environment"], None);
     assert!(output.status.success(), "{}", stderr(&output));
     let output = satisfaction(
         url,
-        &[
-            "user",
-            "add",
-            "gestion@ville.example",
-            "--role",
-            "viewer",
-            "--direction",
-            "ENV",
-        ],
+        &["user", "add", "gestion@ville.example", "--role", "viewer", "--direction", "ENV"],
         Some("un long mot de passe\n"),
     );
     assert!(output.status.success(), "{}", stderr(&output));
-    let user = entities::user::Entity::find()
-        .one(&db)
-        .await
-        .unwrap()
-        .unwrap();
-    let direction = entities::direction::Entity::find()
-        .one(&db)
-        .await
-        .unwrap()
-        .unwrap();
+    let user = entities::user::Entity::find().one(&db).await.unwrap().unwrap();
+    let direction = entities::direction::Entity::find().one(&db).await.unwrap().unwrap();
     assert_eq!(user.direction_id, Some(direction.id));
 }
 
 async fn api_key_create_prints_the_key_once_and_stores_its_hash(backend: Backend) {
     let (database, db) = migrated_database(backend).await;
-    let output = satisfaction(
-        Some(&database.url),
-        &["api-key", "create", "CRM production"],
-        None,
-    );
+    let output = satisfaction(Some(&database.url), &["api-key", "create", "CRM production"], None);
     assert!(output.status.success(), "{}", stderr(&output));
     let key = String::from_utf8(output.stdout).unwrap().trim().to_owned();
     assert!(key.starts_with("sat_"), "{key}");
 
-    let row = entities::api_key::Entity::find()
-        .one(&db)
-        .await
-        .unwrap()
-        .unwrap();
+    let row = entities::api_key::Entity::find().one(&db).await.unwrap().unwrap();
     assert_eq!(row.name, "CRM production");
     assert!(row.key_hash.starts_with("$argon2id$"));
     let secret = key.rsplit('_').next().unwrap();
     assert!(!row.key_hash.contains(secret) && !row.prefix.contains(secret));
 
-    assert!(
-        accounts::authenticate_api_key(&db, &key)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(accounts::authenticate_api_key(&db, &key).await.unwrap().is_some());
     let mut forged = key.clone();
     forged.replace_range(key.len() - 4.., "0000");
     if forged != key {
-        assert!(
-            accounts::authenticate_api_key(&db, &forged)
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert!(accounts::authenticate_api_key(&db, &forged).await.unwrap().is_none());
     }
-    assert!(
-        accounts::authenticate_api_key(&db, "sat_nothing")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(accounts::authenticate_api_key(&db, "sat_nothing").await.unwrap().is_none());
 }
 
 on_both_databases!(

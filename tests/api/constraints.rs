@@ -6,10 +6,7 @@ use satisfaction::{
     db::{self, entities::*},
     domain::{Email, Role},
 };
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
 use crate::helpers::{Backend, migrated_database};
 use crate::on_both_databases;
@@ -20,26 +17,12 @@ struct Fixture {
 }
 
 async fn fixture(db: &DatabaseConnection) -> Fixture {
-    let direction = db::repo::directions::insert(db, "TP", "Travaux publics", "Public works")
-        .await
-        .unwrap();
-    let channel = channel::Entity::find()
-        .filter(channel::Column::Code.eq("phone"))
-        .one(db)
-        .await
-        .unwrap()
-        .unwrap();
-    Fixture {
-        direction_id: direction.id,
-        channel_id: channel.id,
-    }
+    let direction = db::repo::directions::insert(db, "TP", "Travaux publics", "Public works").await.unwrap();
+    let channel = channel::Entity::find().filter(channel::Column::Code.eq("phone")).one(db).await.unwrap().unwrap();
+    Fixture { direction_id: direction.id, channel_id: channel.id }
 }
 
-async fn insert_request(
-    db: &DatabaseConnection,
-    fx: &Fixture,
-    crm_id: &str,
-) -> Result<service_request::Model, DbErr> {
+async fn insert_request(db: &DatabaseConnection, fx: &Fixture, crm_id: &str) -> Result<service_request::Model, DbErr> {
     let now = Utc::now();
     service_request::ActiveModel {
         crm_id: Set(crm_id.into()),
@@ -107,10 +90,7 @@ async fn insert_response(
 
 fn assert_unique_violation<T: std::fmt::Debug>(result: Result<T, DbErr>, what: &str) {
     match result {
-        Err(err) => assert!(
-            db::is_unique_violation(&err),
-            "{what}: expected a unique violation, got {err}"
-        ),
+        Err(err) => assert!(db::is_unique_violation(&err), "{what}: expected a unique violation, got {err}"),
         Ok(row) => panic!("{what}: the duplicate was accepted: {row:?}"),
     }
 }
@@ -120,22 +100,15 @@ async fn crm_id_is_stored_once(backend: Backend) {
     let fx = fixture(&db).await;
     insert_request(&db, &fx, "CRM-1").await.unwrap();
     assert_unique_violation(insert_request(&db, &fx, "CRM-1").await, "same CRM id");
-    insert_request(&db, &fx, "CRM-2")
-        .await
-        .expect("another CRM id is fine");
+    insert_request(&db, &fx, "CRM-2").await.expect("another CRM id is fine");
 }
 
 async fn a_request_gets_at_most_one_invitation(backend: Backend) {
     let (_database, db) = migrated_database(backend).await;
     let fx = fixture(&db).await;
     let request = insert_request(&db, &fx, "CRM-1").await.unwrap();
-    insert_invitation(&db, &fx, request.id, "hash-a", 0.25)
-        .await
-        .unwrap();
-    assert_unique_violation(
-        insert_invitation(&db, &fx, request.id, "hash-b", 0.25).await,
-        "second invitation",
-    );
+    insert_invitation(&db, &fx, request.id, "hash-a", 0.25).await.unwrap();
+    assert_unique_violation(insert_invitation(&db, &fx, request.id, "hash-b", 0.25).await, "second invitation");
 }
 
 async fn token_hashes_are_unique(backend: Backend) {
@@ -143,29 +116,17 @@ async fn token_hashes_are_unique(backend: Backend) {
     let fx = fixture(&db).await;
     let first = insert_request(&db, &fx, "CRM-1").await.unwrap();
     let second = insert_request(&db, &fx, "CRM-2").await.unwrap();
-    insert_invitation(&db, &fx, first.id, "same-hash", 0.5)
-        .await
-        .unwrap();
-    assert_unique_violation(
-        insert_invitation(&db, &fx, second.id, "same-hash", 0.5).await,
-        "token hash",
-    );
+    insert_invitation(&db, &fx, first.id, "same-hash", 0.5).await.unwrap();
+    assert_unique_violation(insert_invitation(&db, &fx, second.id, "same-hash", 0.5).await, "token hash");
 }
 
 async fn an_invitation_gets_at_most_one_response(backend: Backend) {
     let (_database, db) = migrated_database(backend).await;
     let fx = fixture(&db).await;
     let request = insert_request(&db, &fx, "CRM-1").await.unwrap();
-    let invitation = insert_invitation(&db, &fx, request.id, "hash", 0.25)
-        .await
-        .unwrap();
-    insert_response(&db, &fx, Some(invitation.id), 9)
-        .await
-        .unwrap();
-    assert_unique_violation(
-        insert_response(&db, &fx, Some(invitation.id), 3).await,
-        "second response",
-    );
+    let invitation = insert_invitation(&db, &fx, request.id, "hash", 0.25).await.unwrap();
+    insert_response(&db, &fx, Some(invitation.id), 9).await.unwrap();
+    assert_unique_violation(insert_response(&db, &fx, Some(invitation.id), 3).await, "second response");
     // Imported historical responses have no invitation: many are allowed.
     insert_response(&db, &fx, None, 8).await.unwrap();
     insert_response(&db, &fx, None, 7).await.unwrap();
@@ -175,29 +136,14 @@ async fn out_of_range_values_are_refused(backend: Backend) {
     let (_database, db) = migrated_database(backend).await;
     let fx = fixture(&db).await;
     for score in [-1, 11] {
-        assert!(
-            insert_response(&db, &fx, None, score).await.is_err(),
-            "score {score} accepted"
-        );
+        assert!(insert_response(&db, &fx, None, score).await.is_err(), "score {score} accepted");
     }
     insert_response(&db, &fx, None, 0).await.unwrap();
     insert_response(&db, &fx, None, 10).await.unwrap();
     let request = insert_request(&db, &fx, "CRM-1").await.unwrap();
-    assert!(
-        insert_invitation(&db, &fx, request.id, "h0", 0.0)
-            .await
-            .is_err(),
-        "probability 0 accepted"
-    );
-    assert!(
-        insert_invitation(&db, &fx, request.id, "h2", 1.5)
-            .await
-            .is_err(),
-        "probability 1.5 accepted"
-    );
-    insert_invitation(&db, &fx, request.id, "h1", 1.0)
-        .await
-        .unwrap();
+    assert!(insert_invitation(&db, &fx, request.id, "h0", 0.0).await.is_err(), "probability 0 accepted");
+    assert!(insert_invitation(&db, &fx, request.id, "h2", 1.5).await.is_err(), "probability 1.5 accepted");
+    insert_invitation(&db, &fx, request.id, "h1", 1.0).await.unwrap();
 }
 
 async fn user_emails_are_unique(backend: Backend) {
@@ -208,12 +154,8 @@ async fn user_emails_are_unique(backend: Backend) {
         role: Role::Analyst,
         direction_code: None,
     };
-    accounts::create_user(&db, new_user("directrice@ville.example"), "test")
-        .await
-        .unwrap();
-    let err = accounts::create_user(&db, new_user("Directrice@Ville.example"), "test")
-        .await
-        .unwrap_err();
+    accounts::create_user(&db, new_user("directrice@ville.example"), "test").await.unwrap();
+    let err = accounts::create_user(&db, new_user("Directrice@Ville.example"), "test").await.unwrap_err();
     assert!(matches!(err, AccountError::DuplicateEmail(_)), "{err}");
     assert_eq!(user::Entity::find().all(&db).await.unwrap().len(), 1);
 }

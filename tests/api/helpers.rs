@@ -50,11 +50,7 @@ impl TestDatabase {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temporary folder");
                 let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
-                TestDatabase {
-                    url,
-                    _dir: Some(dir),
-                    postgres: None,
-                }
+                TestDatabase { url, _dir: Some(dir), postgres: None }
             }
             Backend::Postgres => {
                 let admin_url = postgres_admin_url();
@@ -70,17 +66,11 @@ impl TestDatabase {
                 admin
                     .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
                     .await
-                    .unwrap_or_else(|err| {
-                        panic!("cannot create test database {name} on {admin_url}: {err}")
-                    });
+                    .unwrap_or_else(|err| panic!("cannot create test database {name} on {admin_url}: {err}"));
                 admin.close().await.ok();
                 let mut url = url::Url::parse(&admin_url).expect("TEST_POSTGRES_URL is a URL");
                 url.set_path(&name);
-                TestDatabase {
-                    url: url.to_string(),
-                    _dir: None,
-                    postgres: Some((admin_url, name)),
-                }
+                TestDatabase { url: url.to_string(), _dir: None, postgres: Some((admin_url, name)) }
             }
         }
     }
@@ -95,9 +85,7 @@ impl TestDatabase {
 
 async fn drop_postgres_database(admin_url: &str, name: &str) {
     if let Ok(admin) = Database::connect(admin_url).await {
-        let _ = admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await;
+        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
         admin.close().await.ok();
     }
 }
@@ -107,10 +95,7 @@ impl Drop for TestDatabase {
         // Drop runs inside the test's runtime, which cannot be blocked on: use a thread with its own.
         if let Some((admin_url, name)) = self.postgres.take() {
             let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
                 runtime.block_on(drop_postgres_database(&admin_url, &name));
             })
             .join();
@@ -132,31 +117,59 @@ pub fn test_figment(database_url: &str) -> Figment {
 pub struct TestApp {
     pub client: Client,
     pub db: DatabaseConnection,
+    #[allow(dead_code)] // read by the feature tests that need configuration values
+    pub settings: std::sync::Arc<Settings>,
     // Last: dropped after the pool and client above.
     pub database: TestDatabase,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |figment| figment).await
+}
+
+/// As `spawn_app`, with settings changed by `configure` (e.g. a smaller batch limit).
+pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(Figment) -> Figment) -> TestApp {
     let database = TestDatabase::create(backend).await;
-    let application = app::build(test_figment(&database.url))
-        .await
-        .expect("application builds");
-    let client = Client::tracked(application.rocket)
-        .await
-        .expect("valid rocket");
-    TestApp {
-        client,
-        db: application.db,
-        database,
-    }
+    let application = app::build(configure(test_figment(&database.url))).await.expect("application builds");
+    let client = Client::tracked(application.rocket).await.expect("valid rocket");
+    TestApp { client, db: application.db, settings: application.settings, database }
 }
 
 /// A connection to a fresh, migrated database, without the web layer.
 pub async fn migrated_database(backend: Backend) -> (TestDatabase, DatabaseConnection) {
     let database = TestDatabase::create(backend).await;
     let settings = Settings::from_figment(&test_figment(&database.url)).expect("test settings");
-    let db = app::open_database(&settings)
-        .await
-        .expect("database opens and migrates");
+    let db = app::open_database(&settings).await.expect("database opens and migrates");
     (database, db)
+}
+
+impl TestApp {
+    /// A fresh API key, as `satisfaction api-key create` would make.
+    pub async fn api_key(&self) -> String {
+        satisfaction::accounts::create_api_key(&self.db, "tests", "test").await.expect("api key").1
+    }
+
+    pub async fn post_requests(&self, key: &str, body: &str) -> (rocket::http::Status, serde_json::Value) {
+        let response = self
+            .client
+            .post("/api/v1/requests")
+            .header(rocket::http::Header::new("Authorization", format!("Bearer {key}")))
+            .header(rocket::http::ContentType::JSON)
+            .body(body)
+            .dispatch()
+            .await;
+        let status = response.status();
+        (status, response.into_json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn get_json(&self, key: &str, path: &str) -> (rocket::http::Status, serde_json::Value) {
+        let response = self
+            .client
+            .get(path.to_owned())
+            .header(rocket::http::Header::new("Authorization", format!("Bearer {key}")))
+            .dispatch()
+            .await;
+        let status = response.status();
+        (status, response.into_json().await.unwrap_or(serde_json::Value::Null))
+    }
 }

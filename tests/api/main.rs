@@ -6,5 +6,8 @@ mod helpers;
 mod cli;
 mod constraints;
 mod health;
+mod ingestion_api;
+mod ingestion_files;
 mod migrations;
+mod open311;
 mod pages;

@@ -23,10 +23,7 @@ pub const TABLES: [&str; 14] = [
 ];
 
 async fn count_rows(db: &DatabaseConnection, table: &str) -> i64 {
-    let statement = Statement::from_string(
-        db.get_database_backend(),
-        format!("SELECT COUNT(*) AS n FROM {table}"),
-    );
+    let statement = Statement::from_string(db.get_database_backend(), format!("SELECT COUNT(*) AS n FROM {table}"));
     let row = db
         .query_one_raw(statement)
         .await
@@ -37,20 +34,11 @@ async fn count_rows(db: &DatabaseConnection, table: &str) -> i64 {
 
 async fn migrations_apply_from_empty_and_again(backend: Backend) {
     let database = TestDatabase::create(backend).await;
-    let settings =
-        satisfaction::config::Settings::from_figment(&crate::helpers::test_figment(&database.url))
-            .unwrap();
-    let conn = db::connect(&database.url, &settings.database)
-        .await
-        .unwrap();
-    assert!(
-        db::applied_migrations(&conn).await.is_err()
-            || db::applied_migrations(&conn).await.unwrap().is_empty()
-    );
+    let settings = satisfaction::config::Settings::from_figment(&crate::helpers::test_figment(&database.url)).unwrap();
+    let conn = db::connect(&database.url, &settings.database).await.unwrap();
+    assert!(db::applied_migrations(&conn).await.is_err() || db::applied_migrations(&conn).await.unwrap().is_empty());
 
-    db::migrate(&conn)
-        .await
-        .expect("migrations apply on an empty database");
+    db::migrate(&conn).await.expect("migrations apply on an empty database");
     let applied = db::applied_migrations(&conn).await.unwrap();
     assert_eq!(applied.len(), Migrator::migrations().len());
     for table in TABLES {
@@ -68,47 +56,22 @@ async fn reference_channels_are_seeded_in_both_languages(backend: Backend) {
     let (_database, conn) = migrated_database(backend).await;
     let channels = entities::channel::Entity::find().all(&conn).await.unwrap();
     let codes: Vec<&str> = channels.iter().map(|c| c.code.as_str()).collect();
-    for code in [
-        "phone",
-        "web_form",
-        "email",
-        "social_media",
-        "counter",
-        "portal",
-    ] {
-        assert!(
-            codes.contains(&code),
-            "channel {code} missing from {codes:?}"
-        );
+    for code in ["phone", "web_form", "email", "social_media", "counter", "portal"] {
+        assert!(codes.contains(&code), "channel {code} missing from {codes:?}");
     }
     let phone = channels.iter().find(|c| c.code == "phone").unwrap();
-    assert_eq!(
-        (phone.name_fr.as_str(), phone.name_en.as_str()),
-        ("Téléphone", "Phone")
-    );
-    let questionnaire = entities::questionnaire::Entity::find()
-        .one(&conn)
-        .await
-        .unwrap()
-        .unwrap();
+    assert_eq!((phone.name_fr.as_str(), phone.name_en.as_str()), ("Téléphone", "Phone"));
+    let questionnaire = entities::questionnaire::Entity::find().one(&conn).await.unwrap().unwrap();
     assert!(questionnaire.active);
     assert_eq!(questionnaire.definition["items"][0]["id"], "overall");
 }
 
 async fn migrations_roll_back_and_forward(backend: Backend) {
     let (_database, conn) = migrated_database(backend).await;
-    Migrator::down(&conn, None)
-        .await
-        .expect("every migration can be rolled back");
+    Migrator::down(&conn, None).await.expect("every migration can be rolled back");
     assert!(db::applied_migrations(&conn).await.unwrap().is_empty());
     db::migrate(&conn).await.expect("and applied again");
-    assert_eq!(
-        entities::channel::Entity::find()
-            .count(&conn)
-            .await
-            .unwrap(),
-        6
-    );
+    assert_eq!(entities::channel::Entity::find().count(&conn).await.unwrap(), 6);
 }
 
 on_both_databases!(

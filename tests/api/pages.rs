@@ -3,82 +3,38 @@ use rocket::http::{Accept, ContentType, Header, Status};
 use crate::helpers::{Backend, spawn_app};
 use crate::on_both_databases;
 
-const SECURITY_HEADERS: [&str; 4] = [
-    "Content-Security-Policy",
-    "X-Content-Type-Options",
-    "Referrer-Policy",
-    "X-Frame-Options",
-];
+const SECURITY_HEADERS: [&str; 4] =
+    ["Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options"];
 
 async fn every_response_carries_security_headers(backend: Backend) {
     let app = spawn_app(backend).await;
     for path in ["/", "/health", "/static/style.css", "/no-such-page"] {
         let response = app.client.get(path).dispatch().await;
         for header in SECURITY_HEADERS {
-            assert!(
-                response.headers().get_one(header).is_some(),
-                "{header} missing on {path}"
-            );
+            assert!(response.headers().get_one(header).is_some(), "{header} missing on {path}");
         }
-        let csp = response
-            .headers()
-            .get_one("Content-Security-Policy")
-            .unwrap();
+        let csp = response.headers().get_one("Content-Security-Policy").unwrap();
         assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-        assert_eq!(
-            response.headers().get_one("X-Content-Type-Options"),
-            Some("nosniff")
-        );
-        assert_eq!(
-            response.headers().get_one("Referrer-Policy"),
-            Some("no-referrer")
-        );
+        assert_eq!(response.headers().get_one("X-Content-Type-Options"), Some("nosniff"));
+        assert_eq!(response.headers().get_one("Referrer-Policy"), Some("no-referrer"));
     }
 }
 
 async fn pages_are_french_first_with_a_switch_to_english(backend: Backend) {
     let app = spawn_app(backend).await;
-    let page = app
-        .client
-        .get("/")
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
+    let page = app.client.get("/").dispatch().await.into_string().await.unwrap();
     assert!(page.contains(r#"<html lang="fr-CA">"#), "{page}");
     assert!(page.contains("Plateforme de satisfaction citoyenne"));
     assert!(page.contains("?lang=en"), "language switch link");
 
     // Choosing English is remembered by a cookie for the next page.
-    let english = app
-        .client
-        .get("/?lang=en")
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
+    let english = app.client.get("/?lang=en").dispatch().await.into_string().await.unwrap();
     assert!(english.contains(r#"<html lang="en-CA">"#));
-    let next = app
-        .client
-        .get("/")
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
+    let next = app.client.get("/").dispatch().await.into_string().await.unwrap();
     assert!(next.contains("Citizen satisfaction platform"), "{next}");
 
     // And switching back to French works the same way.
-    let french = app
-        .client
-        .get("/?lang=fr")
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
+    let french = app.client.get("/?lang=fr").dispatch().await.into_string().await.unwrap();
     assert!(french.contains(r#"<html lang="fr-CA">"#));
 }
 
@@ -114,12 +70,7 @@ async fn unknown_pages_get_a_polite_page_or_json(backend: Backend) {
     let page = response.into_string().await.unwrap();
     assert!(page.contains("Cette page n’existe pas."), "{page}");
 
-    let response = app
-        .client
-        .get("/nowhere")
-        .header(Accept::JSON)
-        .dispatch()
-        .await;
+    let response = app.client.get("/nowhere").header(Accept::JSON).dispatch().await;
     assert_eq!(response.status(), Status::NotFound);
     let body: serde_json::Value = response.into_json().await.unwrap();
     assert_eq!(body["error"]["code"], "not_found");

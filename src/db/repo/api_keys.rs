@@ -1,7 +1,4 @@
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 use crate::db::entities::api_key;
 
@@ -23,10 +20,7 @@ pub async fn insert(
 }
 
 /// The active (not revoked) key with this public prefix.
-pub async fn find_active_by_prefix(
-    db: &impl ConnectionTrait,
-    prefix: &str,
-) -> Result<Option<api_key::Model>, DbErr> {
+pub async fn find_active_by_prefix(db: &impl ConnectionTrait, prefix: &str) -> Result<Option<api_key::Model>, DbErr> {
     api_key::Entity::find()
         .filter(api_key::Column::Prefix.eq(prefix))
         .filter(api_key::Column::RevokedAt.is_null())
@@ -36,10 +30,7 @@ pub async fn find_active_by_prefix(
 
 pub async fn touch(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
     api_key::Entity::update_many()
-        .col_expr(
-            api_key::Column::LastUsedAt,
-            sea_orm::sea_query::Expr::value(chrono::Utc::now()),
-        )
+        .col_expr(api_key::Column::LastUsedAt, sea_orm::sea_query::Expr::value(chrono::Utc::now()))
         .filter(api_key::Column::Id.eq(id))
         .exec(db)
         .await?;

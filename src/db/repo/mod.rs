@@ -3,4 +3,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod directions;
+pub mod ingestion_errors;
+pub mod job_state;
+pub mod requests;
 pub mod users;

@@ -1,6 +1,5 @@
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
 };
 
 use crate::db::entities::user;
@@ -27,19 +26,10 @@ pub async fn insert(db: &impl ConnectionTrait, row: NewUserRow<'_>) -> Result<us
     .await
 }
 
-pub async fn find_by_email(
-    db: &impl ConnectionTrait,
-    email: &Email,
-) -> Result<Option<user::Model>, DbErr> {
-    user::Entity::find()
-        .filter(user::Column::Email.eq(email.as_str()))
-        .one(db)
-        .await
+pub async fn find_by_email(db: &impl ConnectionTrait, email: &Email) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(db).await
 }
 
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<user::Model>, DbErr> {
-    user::Entity::find()
-        .order_by_asc(user::Column::Email)
-        .all(db)
-        .await
+    user::Entity::find().order_by_asc(user::Column::Email).all(db).await
 }

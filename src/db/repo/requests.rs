@@ -1,0 +1,52 @@
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter,
+};
+
+use crate::db::entities::service_request;
+
+pub async fn find_by_crm_ids(
+    db: &impl ConnectionTrait,
+    crm_ids: &[String],
+) -> Result<Vec<service_request::Model>, DbErr> {
+    if crm_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    service_request::Entity::find().filter(service_request::Column::CrmId.is_in(crm_ids.iter().cloned())).all(db).await
+}
+
+pub async fn find_by_crm_id(db: &impl ConnectionTrait, crm_id: &str) -> Result<Option<service_request::Model>, DbErr> {
+    service_request::Entity::find().filter(service_request::Column::CrmId.eq(crm_id)).one(db).await
+}
+
+pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<service_request::ActiveModel>) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    service_request::Entity::insert_many(rows).exec_without_returning(db).await?;
+    Ok(())
+}
+
+/// Overwrite the CRM-owned fields of an existing row with `new` (id and created_at kept).
+pub async fn update(
+    db: &impl ConnectionTrait,
+    existing: service_request::Model,
+    new: service_request::Model,
+) -> Result<(), DbErr> {
+    let mut active = existing.into_active_model();
+    active.direction_id = Set(new.direction_id);
+    active.channel_id = Set(new.channel_id);
+    active.service_code = Set(new.service_code);
+    active.service_name = Set(new.service_name);
+    active.status = Set(new.status);
+    active.requested_at = Set(new.requested_at);
+    active.crm_updated_at = Set(new.crm_updated_at);
+    active.closed_at = Set(new.closed_at);
+    active.contact_email = Set(new.contact_email);
+    active.contact_phone = Set(new.contact_phone);
+    active.contact_hash = Set(new.contact_hash);
+    active.locale = Set(new.locale);
+    active.source = Set(new.source);
+    active.updated_at = Set(chrono::Utc::now());
+    active.update(db).await?;
+    Ok(())
+}

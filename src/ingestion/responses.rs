@@ -1,0 +1,421 @@
+//! Historical responses from an earlier survey tool (`satisfaction import responses FILE.csv`),
+//! so a city keeps its history and trends. Columns: `response_id, agency_responsible, channel,
+//! stratum, weight, score, submitted_at`, optionally the drivers (`timeliness`, `courtesy`,
+//! `competence`, `clarity`, `fairness`, or with a `score_` prefix), `comment`, `completion`.
+//! Upsert by `response_id`, like requests by CRM id.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter,
+    TransactionSession, TransactionTrait,
+};
+
+use super::fields::{CHANNELS, FieldError, RawItem, parse_rfc3339, required_text, text};
+use super::service::{ItemResult, Outcome, SourcedItem};
+use crate::config::UnknownDirections;
+use crate::db::{entities::response, repo};
+
+pub const DRIVERS: [&str; 5] = ["timeliness", "courtesy", "competence", "clarity", "fairness"];
+const MAX_COMMENT: usize = 2000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidResponse {
+    pub external_id: String,
+    pub direction_code: String,
+    pub channel_code: String,
+    pub stratum: Option<String>,
+    pub weight: f64,
+    pub score: i16,
+    pub drivers: [Option<i16>; 5],
+    pub comment: Option<String>,
+    pub completion: String,
+    pub submitted_at: DateTime<Utc>,
+}
+
+/// A 0–10 whole number ("9", " 10 "); "9.5", "11", "dix" are refused.
+pub fn parse_score(raw: &str) -> Result<i16, String> {
+    match raw.trim().parse::<i16>() {
+        Ok(score) if (0..=10).contains(&score) => Ok(score),
+        Ok(score) => Err(format!("{score} is outside 0–10")),
+        Err(_) => Err(format!("{raw:?} is not a whole number from 0 to 10")),
+    }
+}
+
+/// A positive weight; a decimal comma ("2,5") is accepted, as French spreadsheets write it.
+pub fn parse_weight(raw: &str) -> Result<f64, String> {
+    let normalised = raw.trim().replace(',', ".");
+    match normalised.parse::<f64>() {
+        Ok(weight) if weight.is_finite() && weight > 0.0 => Ok(weight),
+        Ok(_) => Err(format!("{raw:?} is not a positive weight")),
+        Err(_) => Err(format!("{raw:?} is not a number")),
+    }
+}
+
+/// RFC 3339, or a local date-time or date in the city's time zone (`2021-06-30 14:05`,
+/// `2021-06-30`). A local time that does not exist (the spring clock change) is refused; one that
+/// happens twice (the autumn change) is taken as the first.
+pub fn parse_submitted_at(raw: &str, zone: Tz) -> Result<DateTime<Utc>, String> {
+    let trimmed = raw.trim();
+    if let Ok(parsed) = parse_rfc3339(trimmed) {
+        return Ok(parsed);
+    }
+    let local = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(trimmed, format).ok())
+        .or_else(|| NaiveDate::parse_from_str(trimmed, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)));
+    let Some(local) = local else {
+        return Err(format!("{raw:?} is not a date-time (RFC 3339, or YYYY-MM-DD[ HH:MM[:SS]] in {zone})"));
+    };
+    zone.from_local_datetime(&local)
+        .earliest()
+        .map(|dt| dt.with_timezone(&Utc))
+        .ok_or_else(|| format!("{raw:?} does not exist in {zone} (clock change)"))
+}
+
+fn field_value<T>(
+    item: &RawItem,
+    names: &[&str],
+    errors: &mut Vec<FieldError>,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Option<T> {
+    let name = names.iter().find(|n| item.get(**n).is_some()).copied().unwrap_or(names[0]);
+    let raw = match item.get(name) {
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        _ => text(item, name, 64, errors)?,
+    };
+    match parse(&raw) {
+        Ok(value) => Some(value),
+        Err(message) => {
+            errors.push(FieldError::new(name, message));
+            None
+        }
+    }
+}
+
+pub fn parse_response(item: &RawItem, zone: Tz) -> Result<ValidResponse, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let external_id = required_text(item, "response_id", 128, &mut errors);
+    let direction_code = required_text(item, "agency_responsible", 64, &mut errors);
+    let channel_code = required_text(item, "channel", 64, &mut errors).and_then(|raw| {
+        let lowered = raw.to_ascii_lowercase();
+        if CHANNELS.contains(&lowered.as_str()) {
+            Some(lowered)
+        } else {
+            errors.push(FieldError::new(
+                "channel",
+                format!("unknown channel {raw:?}; expected one of {}", CHANNELS.join(", ")),
+            ));
+            None
+        }
+    });
+    let stratum = text(item, "stratum", 160, &mut errors);
+    let weight = if text(item, "weight", 64, &mut Vec::new()).is_some()
+        || matches!(item.get("weight"), Some(serde_json::Value::Number(_)))
+    {
+        field_value(item, &["weight"], &mut errors, parse_weight)
+    } else {
+        Some(1.0)
+    };
+    let score = if item.get("score").is_some_and(|v| !v.is_null() && v.as_str().is_none_or(|s| !s.trim().is_empty())) {
+        field_value(item, &["score"], &mut errors, parse_score)
+    } else {
+        errors.push(FieldError::new("score", "required"));
+        None
+    };
+    let mut drivers = [None; 5];
+    for (slot, driver) in drivers.iter_mut().zip(DRIVERS) {
+        let prefixed = format!("score_{driver}");
+        let present = [driver, prefixed.as_str()]
+            .iter()
+            .any(|n| item.get(*n).is_some_and(|v| v.as_str().is_none_or(|s| !s.trim().is_empty()) && !v.is_null()));
+        if present {
+            *slot = field_value(item, &[driver, prefixed.as_str()], &mut errors, parse_score);
+        }
+    }
+    let comment = text(item, "comment", MAX_COMMENT, &mut errors);
+    let completion = match text(item, "completion", 16, &mut errors).map(|c| c.to_ascii_lowercase()) {
+        None => Some("complete".to_owned()),
+        Some(c) if c == "complete" || c == "partial" => Some(c),
+        Some(other) => {
+            errors.push(FieldError::new("completion", format!("{other:?} is neither complete nor partial")));
+            None
+        }
+    };
+    let submitted_at = if text(item, "submitted_at", 64, &mut Vec::new()).is_some() {
+        field_value(item, &["submitted_at"], &mut errors, |raw| parse_submitted_at(raw, zone))
+    } else {
+        errors.push(FieldError::new("submitted_at", "required"));
+        None
+    };
+    match (external_id, direction_code, channel_code, weight, score, completion, submitted_at) {
+        (
+            Some(external_id),
+            Some(direction_code),
+            Some(channel_code),
+            Some(weight),
+            Some(score),
+            Some(completion),
+            Some(submitted_at),
+        ) if errors.is_empty() => Ok(ValidResponse {
+            external_id,
+            direction_code,
+            channel_code,
+            stratum,
+            weight,
+            score,
+            drivers,
+            comment,
+            completion,
+            submitted_at,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// Writes validated historical responses; mirrors `service::Ingestor` for requests.
+pub struct ResponseImporter {
+    zone: Tz,
+    unknown_directions: UnknownDirections,
+    channels: HashMap<String, i64>,
+    directions: HashMap<String, i64>,
+    keep_rejects: bool,
+}
+
+pub const SOURCE: &str = "responses_csv";
+
+impl ResponseImporter {
+    pub async fn new(
+        db: &impl ConnectionTrait,
+        zone: Tz,
+        unknown_directions: UnknownDirections,
+    ) -> Result<ResponseImporter, DbErr> {
+        let channels = repo::directions::list_channels(db).await?.into_iter().map(|c| (c.code, c.id)).collect();
+        let directions = repo::directions::list(db).await?.into_iter().map(|d| (d.code, d.id)).collect();
+        Ok(ResponseImporter { zone, unknown_directions, channels, directions, keep_rejects: true })
+    }
+
+    /// For replays: a rejected item is reported but not stored again.
+    pub fn without_keeping_rejects(mut self) -> ResponseImporter {
+        self.keep_rejects = false;
+        self
+    }
+
+    async fn prepare(
+        &mut self,
+        db: &impl ConnectionTrait,
+        item: &SourcedItem,
+    ) -> Result<Result<response::Model, Vec<FieldError>>, DbErr> {
+        if !item.structural_errors.is_empty() {
+            return Ok(Err(item.structural_errors.clone()));
+        }
+        let valid = match parse_response(&item.raw, self.zone) {
+            Ok(valid) => valid,
+            Err(reasons) => return Ok(Err(reasons)),
+        };
+        let Some(&channel_id) = self.channels.get(&valid.channel_code) else {
+            return Ok(Err(vec![FieldError::new("channel", "channel is not configured")]));
+        };
+        let direction_id = match (self.directions.get(&valid.direction_code), self.unknown_directions) {
+            (Some(&id), _) => id,
+            (None, UnknownDirections::Register) => {
+                let id = repo::directions::ensure(db, &valid.direction_code).await?;
+                self.directions.insert(valid.direction_code.clone(), id);
+                id
+            }
+            (None, UnknownDirections::Reject) => {
+                return Ok(Err(vec![FieldError::new(
+                    "agency_responsible",
+                    format!("unknown direction code {:?}", valid.direction_code),
+                )]));
+            }
+        };
+        let stratum =
+            valid.stratum.clone().unwrap_or_else(|| format!("{}:{}", valid.direction_code, valid.channel_code));
+        let now = Utc::now();
+        Ok(Ok(response::Model {
+            id: 0,
+            invitation_id: None,
+            external_id: Some(valid.external_id),
+            questionnaire_version: None,
+            overall_score: valid.score,
+            score_timeliness: valid.drivers[0],
+            score_courtesy: valid.drivers[1],
+            score_competence: valid.drivers[2],
+            score_clarity: valid.drivers[3],
+            score_fairness: valid.drivers[4],
+            answers: None,
+            comment: valid.comment,
+            follow_up_requested: false,
+            completion: valid.completion,
+            source: "import".into(),
+            submitted_at: valid.submitted_at,
+            direction_id,
+            channel_id,
+            stratum,
+            weight: valid.weight,
+            created_at: now,
+        }))
+    }
+
+    pub async fn ingest<C>(&mut self, db: &C, chunk: Vec<SourcedItem>) -> Result<Vec<ItemResult>, DbErr>
+    where
+        C: ConnectionTrait + TransactionTrait,
+    {
+        let mut prepared = Vec::with_capacity(chunk.len());
+        for item in &chunk {
+            prepared.push(self.prepare(db, item).await?);
+        }
+        let txn = db.begin().await?;
+        let ids: Vec<String> =
+            prepared.iter().filter_map(|p| p.as_ref().ok().and_then(|m| m.external_id.clone())).collect();
+        let mut existing: HashMap<String, response::Model> = response::Entity::find()
+            .filter(response::Column::ExternalId.is_in(ids))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .filter_map(|m| m.external_id.clone().map(|id| (id, m)))
+            .collect();
+        let mut results = Vec::with_capacity(chunk.len());
+        for (item, prepared) in chunk.iter().zip(prepared) {
+            let id = item.raw.get("response_id").and_then(|v| v.as_str()).map(|s| s.trim().to_owned());
+            let mut result = ItemResult {
+                index: item.index,
+                line: item.line,
+                service_request_id: id,
+                outcome: Outcome::Rejected,
+                reasons: Vec::new(),
+                ingestion_error_id: None,
+            };
+            match prepared {
+                Err(reasons) if !self.keep_rejects => result.reasons = reasons,
+                Err(reasons) => {
+                    let stored = repo::ingestion_errors::insert(
+                        &txn,
+                        repo::ingestion_errors::NewIngestionError {
+                            source: SOURCE.into(),
+                            crm_id: result.service_request_id.clone(),
+                            line_number: item.line.map(|l| l as i64),
+                            raw_payload: serde_json::Value::Object(item.raw.clone()).to_string(),
+                            reasons: serde_json::to_value(&reasons).unwrap_or_default(),
+                        },
+                    )
+                    .await?;
+                    result.reasons = reasons;
+                    result.ingestion_error_id = Some(stored.id);
+                }
+                Ok(model) => {
+                    let key = model.external_id.clone().unwrap_or_default();
+                    match existing.get(&key) {
+                        Some(current) if same_response(current, &model) => result.outcome = Outcome::Unchanged,
+                        Some(current) => {
+                            let mut active = current.clone().into_active_model();
+                            active.overall_score = Set(model.overall_score);
+                            active.score_timeliness = Set(model.score_timeliness);
+                            active.score_courtesy = Set(model.score_courtesy);
+                            active.score_competence = Set(model.score_competence);
+                            active.score_clarity = Set(model.score_clarity);
+                            active.score_fairness = Set(model.score_fairness);
+                            active.comment = Set(model.comment.clone());
+                            active.completion = Set(model.completion.clone());
+                            active.submitted_at = Set(model.submitted_at);
+                            active.direction_id = Set(model.direction_id);
+                            active.channel_id = Set(model.channel_id);
+                            active.stratum = Set(model.stratum.clone());
+                            active.weight = Set(model.weight);
+                            let updated = active.update(&txn).await?;
+                            existing.insert(key, updated);
+                            result.outcome = Outcome::Updated;
+                        }
+                        None => {
+                            let mut active = model.clone().into_active_model();
+                            active.id = sea_orm::ActiveValue::NotSet;
+                            let inserted = active.insert(&txn).await?;
+                            existing.insert(key, inserted);
+                            result.outcome = Outcome::Created;
+                        }
+                    }
+                }
+            }
+            results.push(result);
+        }
+        txn.commit().await?;
+        Ok(results)
+    }
+}
+
+fn same_response(a: &response::Model, b: &response::Model) -> bool {
+    a.overall_score == b.overall_score
+        && [a.score_timeliness, a.score_courtesy, a.score_competence, a.score_clarity, a.score_fairness]
+            == [b.score_timeliness, b.score_courtesy, b.score_competence, b.score_clarity, b.score_fairness]
+        && a.comment == b.comment
+        && a.completion == b.completion
+        && a.submitted_at == b.submitted_at
+        && a.direction_id == b.direction_id
+        && a.channel_id == b.channel_id
+        && a.stratum == b.stratum
+        && a.weight == b.weight
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    const ZONE: Tz = chrono_tz::America::Toronto;
+
+    fn item(value: serde_json::Value) -> RawItem {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn a_french_spreadsheet_row_parses() {
+        let parsed = parse_response(
+            &item(json!({"response_id": "R-1", "agency_responsible": "TP", "channel": "phone", "stratum": "",
+                         "weight": "2,5", "score": "9", "submitted_at": "2021-06-30 14:05", "courtesy": "10"})),
+            ZONE,
+        )
+        .unwrap();
+        assert_eq!(parsed.weight, 2.5);
+        assert_eq!(parsed.score, 9);
+        assert_eq!(parsed.drivers[1], Some(10));
+        assert_eq!(parsed.stratum, None);
+        assert_eq!(parsed.submitted_at.to_rfc3339(), "2021-06-30T18:05:00+00:00");
+    }
+
+    #[test]
+    fn scores_weights_and_dates_are_checked() {
+        assert!(parse_score("11").unwrap_err().contains("outside"));
+        assert!(parse_score("9.5").is_err());
+        assert!(parse_score("-1").is_err());
+        assert!(parse_weight("0").is_err());
+        assert!(parse_weight("NaN").is_err());
+        assert!(parse_weight("abc").is_err());
+        assert!(parse_submitted_at("2021-03-14 02:30", ZONE).unwrap_err().contains("does not exist"));
+        assert_eq!(parse_submitted_at("2021-11-07 01:30", ZONE).unwrap().to_rfc3339(), "2021-11-07T05:30:00+00:00");
+        let errors = parse_response(
+            &item(json!({"response_id": "R", "agency_responsible": "TP", "channel": "fax", "score": "12"})),
+            ZONE,
+        )
+        .unwrap_err();
+        let fields: Vec<_> = errors.iter().filter_map(|e| e.field.clone()).collect();
+        assert_eq!(fields, vec!["channel", "score", "submitted_at"]);
+    }
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic(raw in any::<String>()) {
+            let _ = parse_score(&raw);
+            let _ = parse_weight(&raw);
+            let _ = parse_submitted_at(&raw, ZONE);
+        }
+
+        #[test]
+        fn every_score_in_range_round_trips(score in 0i16..=10) {
+            prop_assert_eq!(parse_score(&format!(" {score} ")), Ok(score));
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! JSON API under `/api/v1`.
+
+pub mod ingestion_errors;
+pub mod requests;
+
+pub fn routes() -> Vec<rocket::Route> {
+    let mut routes = requests::routes();
+    routes.extend(ingestion_errors::routes());
+    routes
+}
