@@ -97,7 +97,15 @@ impl CsvRows {
                 });
             }
         }
-        Ok(CsvRows { reader, headers, record: csv::ByteRecord::new(), path: name.to_owned(), line_offset, delimiter, size })
+        Ok(CsvRows {
+            reader,
+            headers,
+            record: csv::ByteRecord::new(),
+            path: name.to_owned(),
+            line_offset,
+            delimiter,
+            size,
+        })
     }
 
     pub fn headers(&self) -> &[String] {
