@@ -37,6 +37,24 @@ pub enum Command {
     /// Import closed requests or historical responses; poll the Open311 feed; replay errors.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Run the sampling job once: decide which closed requests get an invitation.
+    Sample(SampleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    /// The reference time of the eligibility window (RFC 3339); default: now.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+    /// Compute and record the run, but create no invitation.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Replay a recorded run's seed (see `sampling_runs.seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Print the run as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -190,6 +208,7 @@ pub async fn run_admin_command(command: Command, figment: Figment) -> anyhow::Re
         Command::Import(command) => {
             return crate::cli_import::run(command, &database, &settings).await;
         }
+        Command::Sample(args) => crate::cli_import::sample(args, &database, &settings).await?,
     }
     Ok(CommandOutcome::Success)
 }

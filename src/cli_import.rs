@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use sea_orm::DatabaseConnection;
 
-use crate::cli::{CommandOutcome, FileImport, ImportCommand};
+use crate::cli::{CommandOutcome, FileImport, ImportCommand, SampleArgs};
 use crate::config::Settings;
 use crate::ingestion::{
     Ingestor,
@@ -144,4 +144,23 @@ fn finish(args: &FileImport, report: FileImportReport, started: Instant) -> anyh
         }
         None => Ok(CommandOutcome::Success),
     }
+}
+
+/// `satisfaction sample`: one run, with its per-stratum summary.
+pub async fn sample(args: SampleArgs, db: &DatabaseConnection, settings: &Settings) -> anyhow::Result<()> {
+    let now = match &args.now {
+        Some(raw) => DateTime::parse_from_rfc3339(raw)
+            .with_context(|| format!("--now {raw:?} is not an RFC 3339 date-time"))?
+            .with_timezone(&Utc),
+        None => Utc::now(),
+    };
+    let options = crate::sampling::RunOptions { now, dry_run: args.dry_run, seed: args.seed };
+    match crate::sampling::run(db, settings, options).await? {
+        crate::sampling::RunOutcome::Skipped => println!("another sampling run is in progress; nothing done"),
+        crate::sampling::RunOutcome::Completed(report) if args.json => {
+            println!("{}", serde_json::to_string_pretty(&report)?)
+        }
+        crate::sampling::RunOutcome::Completed(report) => print!("{}", crate::sampling::run::format_report(&report)),
+    }
+    Ok(())
 }

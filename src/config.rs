@@ -36,6 +36,7 @@ pub struct Settings {
     pub security: SecuritySettings,
     pub ingestion: IngestionSettings,
     pub open311: Open311Settings,
+    pub sampling: SamplingSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -116,6 +117,44 @@ pub struct Open311Settings {
     pub timeout_secs: u64,
 }
 
+/// The sampling job: eligibility rules and the stratified Poisson design.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SamplingSettings {
+    /// Six-field cron expression; empty disables the scheduled run.
+    pub cron: String,
+    /// A request is considered once it has been closed this long (minutes).
+    pub delay_minutes: u32,
+    /// ... and no longer than this (days): older ones are out of the frame.
+    pub max_age_days: u32,
+    /// Rate of a stratum with no override.
+    pub default_rate: f64,
+    /// Overrides, most specific first: `stratum_rates` ("TP:phone"), `channel_rates`, `direction_rates`.
+    pub direction_rates: std::collections::BTreeMap<String, f64>,
+    pub channel_rates: std::collections::BTreeMap<String, f64>,
+    pub stratum_rates: std::collections::BTreeMap<String, f64>,
+    /// Responses wanted per stratum per month; when set, each stratum's rate adapts to reach it.
+    pub monthly_target: Option<u32>,
+    /// Floor of an adaptive rate (the ceiling is 1).
+    pub min_rate: f64,
+    /// Days of history the adaptive rate learns volume and response rate from.
+    pub adaptive_lookback_days: u32,
+    /// Response rate assumed for a stratum with fewer than 20 invitations in the lookback.
+    pub assumed_response_rate: f64,
+    /// A contact invited less than this many days ago is not invited again.
+    pub quarantine_days: u32,
+    /// Service codes never surveyed (sensitive matters).
+    pub excluded_service_codes: Vec<String>,
+    /// Phone-only contacts are usable (invitations by SMS).
+    pub sms_enabled: bool,
+    /// Invitations (and their outbox rows) written per transaction.
+    pub batch_size: usize,
+    /// Days an invitation stays answerable after it is sent (set by delivery).
+    pub invitation_valid_days: u32,
+    /// A run holding the lock longer than this (minutes) is presumed dead and its lock taken over.
+    pub lock_timeout_minutes: u32,
+}
+
 /// Keys that belong to Rocket itself and may appear in the same figment.
 const ROCKET_KEYS: &[&str] = &[
     "address",
@@ -176,6 +215,25 @@ impl Default for Settings {
                 phone_attribute: "phone".into(),
                 locale_attribute: "locale".into(),
                 timeout_secs: 30,
+            },
+            sampling: SamplingSettings {
+                cron: "0 */15 * * * *".into(),
+                delay_minutes: 120,
+                max_age_days: 14,
+                default_rate: 0.25,
+                direction_rates: Default::default(),
+                channel_rates: Default::default(),
+                stratum_rates: Default::default(),
+                monthly_target: None,
+                min_rate: 0.01,
+                adaptive_lookback_days: 90,
+                assumed_response_rate: 0.3,
+                quarantine_days: 90,
+                excluded_service_codes: Vec::new(),
+                sms_enabled: false,
+                batch_size: 1000,
+                invitation_valid_days: 14,
+                lock_timeout_minutes: 30,
             },
         }
     }
@@ -249,6 +307,27 @@ impl Settings {
                 self.open311.default_channel,
                 crate::ingestion::fields::CHANNELS.join(", ")
             )));
+        }
+        let sampling = &self.sampling;
+        let rates = std::iter::once(("default_rate".to_owned(), sampling.default_rate))
+            .chain(sampling.direction_rates.iter().map(|(k, v)| (format!("direction_rates.{k}"), *v)))
+            .chain(sampling.channel_rates.iter().map(|(k, v)| (format!("channel_rates.{k}"), *v)))
+            .chain(sampling.stratum_rates.iter().map(|(k, v)| (format!("stratum_rates.{k}"), *v)));
+        for (key, rate) in rates {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(ConfigError::Invalid(format!("sampling.{key} must be between 0 and 1, got {rate}")));
+            }
+        }
+        if !(sampling.min_rate > 0.0 && sampling.min_rate <= 1.0) {
+            return Err(ConfigError::Invalid("sampling.min_rate must be in (0, 1]".into()));
+        }
+        if !(sampling.assumed_response_rate > 0.0 && sampling.assumed_response_rate <= 1.0) {
+            return Err(ConfigError::Invalid("sampling.assumed_response_rate must be in (0, 1]".into()));
+        }
+        if sampling.batch_size == 0 || sampling.adaptive_lookback_days == 0 {
+            return Err(ConfigError::Invalid(
+                "sampling.batch_size and sampling.adaptive_lookback_days must be at least 1".into(),
+            ));
         }
         if self.database.max_connections == 0 {
             return Err(ConfigError::Invalid("database.max_connections must be at least 1".into()));

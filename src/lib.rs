@@ -15,6 +15,7 @@ pub mod domain;
 pub mod error;
 pub mod i18n;
 pub mod ingestion;
+pub mod sampling;
 pub mod scheduler;
 pub mod telemetry;
 pub mod web;

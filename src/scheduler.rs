@@ -30,7 +30,11 @@ pub enum SchedulerError {
 
 /// The jobs configured in `settings`. Features add theirs here (sampling, dispatch, ...).
 pub fn configured_jobs(settings: &Settings) -> Vec<ScheduledJob> {
-    let mut jobs = Vec::new();
+    let mut jobs = vec![ScheduledJob {
+        name: "sampling",
+        cron: settings.sampling.cron.clone(),
+        run: Arc::new(|db, settings| Box::pin(sample(db, settings))),
+    }];
     if !settings.open311.endpoint.trim().is_empty() {
         jobs.push(ScheduledJob {
             name: "open311_poll",
@@ -39,6 +43,28 @@ pub fn configured_jobs(settings: &Settings) -> Vec<ScheduledJob> {
         });
     }
     jobs
+}
+
+async fn sample(db: DatabaseConnection, settings: Arc<Settings>) -> Result<String, String> {
+    use crate::sampling::{RunOptions, RunOutcome, run};
+    let options = RunOptions { now: chrono::Utc::now(), dry_run: false, seed: None };
+    match run(&db, &settings, options).await.map_err(|e| crate::telemetry::error_chain(&e))? {
+        RunOutcome::Skipped => Ok("sampling: another run holds the lock; skipped".into()),
+        RunOutcome::Completed(report) => {
+            let strata: Vec<String> = report
+                .strata
+                .iter()
+                .map(|s| format!("{} {}/{} at {:.3}", s.stratum, s.sampled, s.eligible, s.rate))
+                .collect();
+            Ok(format!(
+                "sampling run {}: sampled {} of {} eligible ({})",
+                report.run_id,
+                report.sampled,
+                report.eligible,
+                strata.join("; ")
+            ))
+        }
+    }
 }
 
 async fn poll_open311(db: DatabaseConnection, settings: Arc<Settings>) -> Result<String, String> {

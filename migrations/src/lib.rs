@@ -10,6 +10,7 @@ mod m20261128_000002_requests_and_sampling;
 mod m20261128_000003_responses;
 mod m20261128_000004_access_and_audit;
 mod m20261128_000005_seed_reference_data;
+mod m20261128_000006_sampling_decisions;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_responses::Migration),
             Box::new(m20261128_000004_access_and_audit::Migration),
             Box::new(m20261128_000005_seed_reference_data::Migration),
+            Box::new(m20261128_000006_sampling_decisions::Migration),
         ]
     }
 }

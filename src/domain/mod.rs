@@ -3,7 +3,9 @@
 mod email;
 mod locale;
 mod role;
+mod survey_token;
 
 pub use email::{Email, EmailError};
 pub use locale::Locale;
 pub use role::{Role, RoleError};
+pub use survey_token::SurveyToken;

@@ -19,3 +19,61 @@ pub async fn put(db: &impl ConnectionTrait, name: &str, value: serde_json::Value
         .await?;
     Ok(())
 }
+
+/// Try to take the named lease for `owner`: succeeds if nobody holds it, or if the holder has
+/// not refreshed it since `stale_before` (a crashed instance). Works the same on SQLite and
+/// PostgreSQL, across server instances sharing one database.
+pub async fn try_acquire_lease(
+    db: &impl ConnectionTrait,
+    name: &str,
+    owner: &str,
+    stale_before: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+    let now = chrono::Utc::now();
+    let row = job_state::ActiveModel {
+        name: Set(name.to_owned()),
+        value: Set(serde_json::json!({"owner": owner})),
+        updated_at: Set(now),
+    };
+    let inserted = job_state::Entity::insert(row)
+        .on_conflict(OnConflict::column(job_state::Column::Name).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    if inserted == 1 {
+        return Ok(true);
+    }
+    let taken_over = job_state::Entity::update_many()
+        .col_expr(job_state::Column::Value, Expr::value(serde_json::json!({"owner": owner})))
+        .col_expr(job_state::Column::UpdatedAt, Expr::value(now))
+        .filter(job_state::Column::Name.eq(name))
+        .filter(job_state::Column::UpdatedAt.lt(stale_before))
+        .exec(db)
+        .await?;
+    Ok(taken_over.rows_affected == 1)
+}
+
+fn owned_by(row: &job_state::Model, owner: &str) -> bool {
+    row.value.get("owner").and_then(|v| v.as_str()) == Some(owner)
+}
+
+/// Show the lease is still alive (long runs call this between batches).
+pub async fn refresh_lease(db: &impl ConnectionTrait, name: &str, owner: &str) -> Result<(), DbErr> {
+    if let Some(row) = job_state::Entity::find_by_id(name.to_owned()).one(db).await?
+        && owned_by(&row, owner)
+    {
+        let mut active: job_state::ActiveModel = row.into();
+        active.updated_at = Set(chrono::Utc::now());
+        sea_orm::ActiveModelTrait::update(active, db).await?;
+    }
+    Ok(())
+}
+
+pub async fn release_lease(db: &impl ConnectionTrait, name: &str, owner: &str) -> Result<(), DbErr> {
+    if let Some(row) = job_state::Entity::find_by_id(name.to_owned()).one(db).await?
+        && owned_by(&row, owner)
+    {
+        job_state::Entity::delete_by_id(name.to_owned()).exec(db).await?;
+    }
+    Ok(())
+}

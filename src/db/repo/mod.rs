@@ -6,4 +6,5 @@ pub mod directions;
 pub mod ingestion_errors;
 pub mod job_state;
 pub mod requests;
+pub mod sampling;
 pub mod users;

@@ -2,9 +2,11 @@
 
 pub mod ingestion_errors;
 pub mod requests;
+pub mod sampling_runs;
 
 pub fn routes() -> Vec<rocket::Route> {
     let mut routes = requests::routes();
     routes.extend(ingestion_errors::routes());
+    routes.extend(sampling_runs::routes());
     routes
 }

@@ -1,0 +1,349 @@
+//! One sampling run, audited: the seed, the parameters, per-stratum population / eligible /
+//! sampled counts and the exclusions by reason are stored in `sampling_runs`, so a run can be
+//! audited and replayed (same seed, same input, same sample).
+//!
+//! Never twice: a lease in `job_state` lets one run at a time proceed (others skip, on any number
+//! of instances); every request of the window is marked as decided by the run that saw it; and
+//! the unique index on `invitations.service_request_id` refuses a second invitation whatever
+//! happens. Invitations, their outbox rows and the decision marks of a batch are written in one
+//! transaction: a crash leaves whole batches only.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, IntoActiveModel, TransactionSession, TransactionTrait};
+use serde::Serialize;
+
+use super::design::{self, StratumCounts, StratumHistory};
+use super::eligibility::{self, Candidate, Exclusion, Rules};
+use crate::config::Settings;
+use crate::db::{entities::sampling_run, repo};
+use crate::domain::SurveyToken;
+
+pub const LEASE: &str = "lock:sampling";
+const PAGE: u64 = 50_000;
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The reference time of the eligibility window.
+    pub now: DateTime<Utc>,
+    /// Compute and record, but create no invitation and mark nothing.
+    pub dry_run: bool,
+    /// Replay a run's seed; a fresh random seed otherwise.
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SamplingError {
+    #[error("database error during the sampling run")]
+    Db(#[from] DbErr),
+}
+
+/// What a run did; `strata` in stratum order.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub run_id: i64,
+    pub seed: u64,
+    pub as_of: DateTime<Utc>,
+    pub dry_run: bool,
+    pub population: u64,
+    pub eligible: u64,
+    pub sampled: u64,
+    pub exclusions: BTreeMap<String, u64>,
+    pub strata: Vec<StratumCounts>,
+    /// Ids of the sampled requests (for replay checks; not stored).
+    #[serde(skip)]
+    pub sampled_request_ids: Vec<i64>,
+}
+
+#[derive(Debug)]
+pub enum RunOutcome {
+    Completed(RunReport),
+    /// Another run holds the lease; this one did nothing.
+    Skipped,
+}
+
+pub async fn run<C>(db: &C, settings: &Settings, options: RunOptions) -> Result<RunOutcome, SamplingError>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let owner = uuid::Uuid::new_v4().to_string();
+    let stale_before = Utc::now() - Duration::minutes(i64::from(settings.sampling.lock_timeout_minutes));
+    if !repo::job_state::try_acquire_lease(db, LEASE, &owner, stale_before).await? {
+        return Ok(RunOutcome::Skipped);
+    }
+    let result = run_locked(db, settings, &options, &owner).await;
+    // Released whatever happened; a crash instead leaves it to go stale.
+    let released = repo::job_state::release_lease(db, LEASE, &owner).await;
+    let report = result?;
+    released?;
+    Ok(RunOutcome::Completed(report))
+}
+
+struct Draw {
+    candidate: Candidate,
+    stratum: String,
+    rate: f64,
+    /// Eligible and drawn (`Ok(true)`), eligible and not drawn, or excluded.
+    verdict: Result<bool, Exclusion>,
+}
+
+async fn run_locked<C>(
+    db: &C,
+    settings: &Settings,
+    options: &RunOptions,
+    owner: &str,
+) -> Result<RunReport, SamplingError>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let config = &settings.sampling;
+    let started_at = Utc::now();
+    let seed = options.seed.unwrap_or_else(rand::random);
+    let now = options.now;
+    let window = (
+        now - Duration::days(i64::from(config.max_age_days)),
+        now - Duration::minutes(i64::from(config.delay_minutes)),
+    );
+
+    let directions: HashMap<i64, String> =
+        repo::directions::list(db).await?.into_iter().map(|d| (d.id, d.code)).collect();
+    let channels: HashMap<i64, String> =
+        repo::directions::list_channels(db).await?.into_iter().map(|c| (c.id, c.code)).collect();
+    let mut candidates = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = repo::sampling::candidates_page(db, window.0, window.1, after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        let full = page.len() as u64 == PAGE;
+        candidates.extend(page);
+        if !full {
+            break;
+        }
+    }
+    let opted_out = repo::sampling::opted_out_hashes(db).await?;
+    let quarantined =
+        repo::sampling::recently_invited_hashes(db, now - Duration::days(i64::from(config.quarantine_days))).await?;
+    let excluded_codes: HashSet<String> = config.excluded_service_codes.iter().cloned().collect();
+    let rules = Rules {
+        excluded_service_codes: &excluded_codes,
+        sms_enabled: config.sms_enabled,
+        opted_out: &opted_out,
+        quarantined: &quarantined,
+    };
+    let verdicts = eligibility::classify(&candidates, &rules);
+    let history = if config.monthly_target.is_some() { load_history(db, settings, now).await? } else { HashMap::new() };
+
+    // Rates per stratum, then the draw.
+    let mut strata: BTreeMap<String, StratumCounts> = BTreeMap::new();
+    let mut draws = Vec::with_capacity(candidates.len());
+    for (candidate, verdict) in candidates.into_iter().zip(verdicts) {
+        let direction =
+            directions.get(&candidate.direction_id).cloned().unwrap_or_else(|| candidate.direction_id.to_string());
+        let channel = channels.get(&candidate.channel_id).cloned().unwrap_or_else(|| candidate.channel_id.to_string());
+        let label = design::stratum_label(&direction, &channel);
+        let counts = strata.entry(label.clone()).or_insert_with(|| {
+            let (rate, source) = design::stratum_rate(config, &direction, &channel, history.get(&label));
+            StratumCounts {
+                stratum: label.clone(),
+                direction: direction.clone(),
+                channel: channel.clone(),
+                rate,
+                rate_source: serde_json::to_value(source)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                ..Default::default()
+            }
+        });
+        counts.population += 1;
+        let verdict = match verdict {
+            Err(reason) => {
+                *counts.excluded.entry(reason.as_str().to_owned()).or_default() += 1;
+                Err(reason)
+            }
+            Ok(()) => {
+                counts.eligible += 1;
+                let drawn = design::uniform(seed, candidate.id) < counts.rate;
+                if drawn {
+                    counts.sampled += 1;
+                }
+                Ok(drawn)
+            }
+        };
+        let rate = counts.rate;
+        draws.push(Draw { candidate, stratum: label, rate, verdict });
+    }
+
+    let mut run = sampling_run::ActiveModel {
+        started_at: Set(started_at),
+        as_of: Set(now),
+        seed: Set(seed as i64),
+        dry_run: Set(options.dry_run),
+        status: Set("running".into()),
+        parameters: Set(serde_json::to_value(config).unwrap_or_default()),
+        exclusions: Set(serde_json::json!({})),
+        strata: Set(serde_json::json!([])),
+        ..Default::default()
+    };
+    let stored = repo::sampling::insert_run(db, run.clone()).await?;
+    let run_id = stored.id;
+    let mut sampled_request_ids = Vec::new();
+    if !options.dry_run {
+        match write_invitations(db, settings, run_id, &draws, owner, &mut sampled_request_ids).await {
+            Ok(()) => {}
+            Err(err) => {
+                let mut failed = stored.into_active_model();
+                failed.status = Set("failed".into());
+                failed.finished_at = Set(Some(Utc::now()));
+                failed.error = Set(Some(crate::telemetry::error_chain(&err)));
+                let _ = repo::sampling::update_run(db, failed).await;
+                return Err(err.into());
+            }
+        }
+    } else {
+        sampled_request_ids = draws.iter().filter(|d| d.verdict == Ok(true)).map(|d| d.candidate.id).collect();
+    }
+
+    let mut exclusions: BTreeMap<String, u64> = BTreeMap::new();
+    for counts in strata.values() {
+        for (reason, n) in &counts.excluded {
+            *exclusions.entry(reason.clone()).or_default() += n;
+        }
+    }
+    let strata: Vec<StratumCounts> = strata.into_values().collect();
+    let population = strata.iter().map(|s| s.population).sum();
+    let eligible = strata.iter().map(|s| s.eligible).sum();
+    let sampled = strata.iter().map(|s| s.sampled).sum();
+    run.id = Set(run_id);
+    run.finished_at = Set(Some(Utc::now()));
+    run.status = Set(if options.dry_run { "dry_run" } else { "completed" }.into());
+    run.population_count = Set(population as i64);
+    run.eligible_count = Set(eligible as i64);
+    run.sampled_count = Set(sampled as i64);
+    run.exclusions = Set(serde_json::to_value(&exclusions).unwrap_or_default());
+    run.strata = Set(serde_json::to_value(&strata).unwrap_or_default());
+    repo::sampling::update_run(db, run).await?;
+    Ok(RunReport {
+        run_id,
+        seed,
+        as_of: now,
+        dry_run: options.dry_run,
+        population,
+        eligible,
+        sampled,
+        exclusions,
+        strata,
+        sampled_request_ids,
+    })
+}
+
+async fn write_invitations<C>(
+    db: &C,
+    settings: &Settings,
+    run_id: i64,
+    draws: &[Draw],
+    owner: &str,
+    sampled_request_ids: &mut Vec<i64>,
+) -> Result<(), DbErr>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    // Reopened requests are not decided: they get their chance when they close again.
+    let decided: Vec<&Draw> =
+        draws.iter().filter(|d| d.verdict.is_ok() || d.verdict.is_err_and(Exclusion::is_final)).collect();
+    for batch in decided.chunks(settings.sampling.batch_size) {
+        let sampled: Vec<&Draw> = batch.iter().copied().filter(|d| d.verdict == Ok(true)).collect();
+        let ids: Vec<i64> = sampled.iter().map(|d| d.candidate.id).collect();
+        let locales = repo::sampling::locales(db, &ids).await?;
+        let now = Utc::now();
+        let invitations = sampled
+            .iter()
+            .map(|draw| {
+                let c = &draw.candidate;
+                let token = SurveyToken::generate();
+                repo::sampling::NewInvitation {
+                    service_request_id: c.id,
+                    direction_id: c.direction_id,
+                    channel_id: c.channel_id,
+                    stratum: draw.stratum.clone(),
+                    inclusion_probability: draw.rate,
+                    token_hash: token.hash(),
+                    survey_link: settings.public_url(&format!("/s/{}", token.as_str())),
+                    locale: locales.get(&c.id).cloned().unwrap_or_else(|| "fr".into()),
+                }
+            })
+            .collect();
+        let decided_ids: Vec<i64> = batch.iter().map(|d| d.candidate.id).collect();
+        let txn = db.begin().await?;
+        repo::sampling::write_batch(&txn, run_id, invitations, &decided_ids, now).await?;
+        txn.commit().await?;
+        sampled_request_ids.extend(ids);
+        repo::job_state::refresh_lease(db, LEASE, owner).await?;
+    }
+    Ok(())
+}
+
+/// What the adaptive rate learns from: eligible volume per month from the recent runs' records,
+/// and the response rate of invitations old enough to have expired.
+async fn load_history(
+    db: &impl ConnectionTrait,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Result<HashMap<String, StratumHistory>, DbErr> {
+    let config = &settings.sampling;
+    let since = now - Duration::days(i64::from(config.adaptive_lookback_days));
+    let runs = repo::sampling::completed_runs_since(db, since).await?;
+    let mut history: HashMap<String, StratumHistory> = HashMap::new();
+    if let Some(first) = runs.first() {
+        let span_days = ((now - first.as_of).num_seconds() as f64 / 86_400.0).max(1.0);
+        let mut eligible: HashMap<String, u64> = HashMap::new();
+        for run in &runs {
+            let strata: Vec<StratumCounts> = serde_json::from_value(run.strata.clone()).unwrap_or_default();
+            for stratum in strata {
+                *eligible.entry(stratum.stratum).or_default() += stratum.eligible;
+            }
+        }
+        for (stratum, total) in eligible {
+            history.entry(stratum).or_default().eligible_per_month = Some(total as f64 * 30.0 / span_days);
+        }
+    }
+    let answered_by = now - Duration::days(i64::from(config.invitation_valid_days));
+    for (stratum, (invitations, responses)) in repo::sampling::invitations_and_responses(db, since, answered_by).await?
+    {
+        let entry = history.entry(stratum).or_default();
+        entry.invitations = invitations;
+        entry.responses = responses;
+    }
+    Ok(history)
+}
+
+/// The run as a table, one line per stratum, for people.
+pub fn format_report(report: &RunReport) -> String {
+    let mut out = format!(
+        "sampling run {}{} as of {} (seed {}): population {}, eligible {}, sampled {}\n",
+        report.run_id,
+        if report.dry_run { " (dry run: nothing created)" } else { "" },
+        report.as_of.to_rfc3339(),
+        report.seed,
+        report.population,
+        report.eligible,
+        report.sampled
+    );
+    out.push_str(&format!(
+        "{:<28} {:>10} {:>9} {:>8} {:>7}  {}\n",
+        "stratum", "population", "eligible", "sampled", "rate", "rate from"
+    ));
+    for s in &report.strata {
+        out.push_str(&format!(
+            "{:<28} {:>10} {:>9} {:>8} {:>7.4}  {}\n",
+            s.stratum, s.population, s.eligible, s.sampled, s.rate, s.rate_source
+        ));
+    }
+    if !report.exclusions.is_empty() {
+        let reasons: Vec<String> = report.exclusions.iter().map(|(reason, n)| format!("{reason} {n}")).collect();
+        out.push_str(&format!("excluded: {}\n", reasons.join(", ")));
+    }
+    out
+}
