@@ -176,3 +176,34 @@ on_both_databases!(
     user_add_can_scope_to_a_direction,
     api_key_create_prints_the_key_once_and_stores_its_hash,
 );
+
+async fn sample_subcommand_prints_the_run_per_stratum(backend: Backend) {
+    let (database, _db) = migrated_database(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("r.csv");
+    let mut csv = String::from("service_request_id,status,agency_responsible,channel,closed_datetime,contact_email\n");
+    for i in 0..40 {
+        csv.push_str(&format!("S-{i},closed,TP,phone,2026-11-19T10:00:00Z,c{i}@ville.example\n"));
+    }
+    std::fs::write(&file, csv).unwrap();
+    let url = Some(database.url.as_str());
+    assert!(satisfaction(url, &["import", "requests", file.to_str().unwrap()], None).status.success());
+
+    let output = satisfaction(url, &["sample", "--now", "2026-11-20T12:00:00Z", "--dry-run", "--seed", "42"], None);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("(dry run: nothing created)") && stdout.contains("seed 42"), "{stdout}");
+    assert!(stdout.contains("population 40, eligible 40"), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("TP:phone") && l.contains("0.2500") && l.contains("default")), "{stdout}");
+
+    let json = satisfaction(url, &["sample", "--now", "2026-11-20T12:00:00Z", "--json"], None);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["population"], 40);
+    assert_eq!(report["strata"][0]["stratum"], "TP:phone");
+
+    let bad = satisfaction(url, &["sample", "--now", "yesterday"], None);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("--now \"yesterday\" is not an RFC 3339 date-time"), "{}", stderr(&bad));
+}
+
+on_both_databases!(sample_subcommand_prints_the_run_per_stratum);

@@ -11,3 +11,4 @@ mod ingestion_files;
 mod migrations;
 mod open311;
 mod pages;
+mod sampling;
