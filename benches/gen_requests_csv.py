@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Write N synthetic closed service requests as CSV (semicolon-delimited, BOM, as French Excel).
 
-Usage: benches/gen_requests_csv.py N > requests.csv
+Usage: benches/gen_requests_csv.py N [DAYS] > requests.csv
+Requests close over the DAYS days (default 320) before 2026-11-20T12:00-05:00.
 Realistic mix: 8 directions, the six channels in Lévis' proportions, ~70 % with an e-mail,
 ~20 % with a phone only, the rest with no contact; 0.5 % of rows are deliberately bad.
 """
@@ -10,16 +11,17 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+days = int(sys.argv[2]) if len(sys.argv) > 2 else 320
 rng = random.Random(311)
 directions = ["TP", "ENV", "URB", "VC", "GEN", "COM", "FIN", "SEC"]
 channels = ["phone"] * 86 + ["web_form"] * 9 + ["email"] * 3 + ["social_media"] * 2 + ["counter", "portal"]
-start = datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=-5)))
+end = datetime(2026, 11, 20, 12, tzinfo=timezone(timedelta(hours=-5)))
 out = sys.stdout
 out.write("\ufeffservice_request_id;status;service_code;service_name;agency_responsible;channel;"
           "requested_datetime;closed_datetime;contact_email;contact_phone;locale\r\n")
 for i in range(n):
-    opened = start + timedelta(minutes=rng.randrange(0, 60 * 24 * 320))
-    closed = opened + timedelta(hours=rng.randrange(1, 24 * 20))
+    closed = end - timedelta(minutes=rng.randrange(0, 60 * 24 * days))
+    opened = closed - timedelta(hours=rng.randrange(1, 24 * 20))
     kind = rng.random()
     email = f"citoyen{rng.randrange(400_000)}@exemple.ca" if kind < 0.7 else ""
     phone = f"418 {rng.randrange(200, 999)}-{rng.randrange(1000, 9999)}" if 0.7 <= kind < 0.9 else ""

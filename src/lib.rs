@@ -17,5 +17,6 @@ pub mod i18n;
 pub mod ingestion;
 pub mod sampling;
 pub mod scheduler;
+pub mod stats;
 pub mod telemetry;
 pub mod web;

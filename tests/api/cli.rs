@@ -194,7 +194,10 @@ async fn sample_subcommand_prints_the_run_per_stratum(backend: Backend) {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("(dry run: nothing created)") && stdout.contains("seed 42"), "{stdout}");
     assert!(stdout.contains("population 40, eligible 40"), "{stdout}");
-    assert!(stdout.lines().any(|l| l.starts_with("TP:phone") && l.contains("0.2500") && l.contains("default")), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l.starts_with("TP:phone") && l.contains("0.2500") && l.contains("default")),
+        "{stdout}"
+    );
 
     let json = satisfaction(url, &["sample", "--now", "2026-11-20T12:00:00Z", "--json"], None);
     let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();

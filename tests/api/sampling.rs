@@ -4,12 +4,14 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use rocket::figment::Figment;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use satisfaction::{
     config::Settings,
     db::entities::{channel, invitation, opt_out, outbox, response, sampling_run, service_request},
     domain::SurveyToken,
     sampling::{RunOptions, RunOutcome, RunReport, run},
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
 };
 
 use crate::helpers::{Backend, TestDatabase, migrated_database, spawn_app, test_figment};
@@ -30,7 +32,10 @@ async fn world(backend: Backend) -> World {
     let (database, db) = migrated_database(backend).await;
     let mut directions = HashMap::new();
     for code in ["TP", "ENV"] {
-        directions.insert(code.to_owned(), satisfaction::db::repo::directions::insert(&db, code, code, code).await.unwrap().id);
+        directions.insert(
+            code.to_owned(),
+            satisfaction::db::repo::directions::insert(&db, code, code, code).await.unwrap().id,
+        );
     }
     let channels = channel::Entity::find().all(&db).await.unwrap().into_iter().map(|c| (c.code, c.id)).collect();
     World { database, db, directions, channels }
@@ -100,8 +105,16 @@ async fn sample(world: &World, settings: &Settings, dry_run: bool, seed: Option<
 }
 
 async fn invited_crm_ids(world: &World) -> HashSet<String> {
-    let ids: HashSet<i64> = invitation::Entity::find().all(&world.db).await.unwrap().into_iter().map(|i| i.service_request_id).collect();
-    service_request::Entity::find().all(&world.db).await.unwrap().into_iter().filter(|r| ids.contains(&r.id)).map(|r| r.crm_id).collect()
+    let ids: HashSet<i64> =
+        invitation::Entity::find().all(&world.db).await.unwrap().into_iter().map(|i| i.service_request_id).collect();
+    service_request::Entity::find()
+        .all(&world.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| ids.contains(&r.id))
+        .map(|r| r.crm_id)
+        .collect()
 }
 
 async fn each_eligibility_rule_is_applied_and_counted(backend: Backend) {
@@ -127,10 +140,15 @@ async fn each_eligibility_rule_is_applied_and_counted(backend: Backend) {
     .insert(&world.db)
     .await
     .unwrap();
-    opt_out::ActiveModel { contact_hash: Set("hash-opted".into()), source: Set("link".into()), created_at: Set(now()), ..Default::default() }
-        .insert(&world.db)
-        .await
-        .unwrap();
+    opt_out::ActiveModel {
+        contact_hash: Set("hash-opted".into()),
+        source: Set("link".into()),
+        created_at: Set(now()),
+        ..Default::default()
+    }
+    .insert(&world.db)
+    .await
+    .unwrap();
 
     let mut too_recent = req("too-recent");
     too_recent.closed_hours_ago = 1;
@@ -163,11 +181,27 @@ async fn each_eligibility_rule_is_applied_and_counted(backend: Backend) {
     let fine = req("fine");
     insert(
         &world,
-        &[too_recent, too_old, cancelled, duplicate, reopened, no_contact, phone_only, opted, recent, sensitive, sibling_old, sibling_new, fine],
+        &[
+            too_recent,
+            too_old,
+            cancelled,
+            duplicate,
+            reopened,
+            no_contact,
+            phone_only,
+            opted,
+            recent,
+            sensitive,
+            sibling_old,
+            sibling_new,
+            fine,
+        ],
     )
     .await;
 
-    let settings = settings(&world, |f| f.merge(("sampling.default_rate", 1.0)).merge(("sampling.excluded_service_codes", ["SENSIBLE"])));
+    let settings = settings(&world, |f| {
+        f.merge(("sampling.default_rate", 1.0)).merge(("sampling.excluded_service_codes", ["SENSIBLE"]))
+    });
     let report = sample(&world, &settings, false, Some(7)).await;
     let expected: HashMap<String, u64> = [
         ("cancelled_or_duplicate", 2),
@@ -183,7 +217,10 @@ async fn each_eligibility_rule_is_applied_and_counted(backend: Backend) {
     .collect();
     assert_eq!(report.exclusions.clone().into_iter().collect::<HashMap<_, _>>(), expected, "{report:?}");
     assert_eq!((report.population, report.eligible, report.sampled), (11, 2, 2));
-    assert_eq!(invited_crm_ids(&world).await, HashSet::from(["earlier".to_owned(), "fine".into(), "sibling-new".into()]));
+    assert_eq!(
+        invited_crm_ids(&world).await,
+        HashSet::from(["earlier".to_owned(), "fine".into(), "sibling-new".into()])
+    );
 
     // The reopened request is not decided; every other one in the window is.
     let decided: HashSet<String> = service_request::Entity::find()
@@ -202,7 +239,10 @@ async fn each_eligibility_rule_is_applied_and_counted(backend: Backend) {
     later_phone.email = None;
     later_phone.phone = Some("+14185550199".into());
     insert(&world, &[later_phone]).await;
-    let sms = Settings { sampling: satisfaction::config::SamplingSettings { sms_enabled: true, ..settings.sampling.clone() }, ..settings.clone() };
+    let sms = Settings {
+        sampling: satisfaction::config::SamplingSettings { sms_enabled: true, ..settings.sampling.clone() },
+        ..settings.clone()
+    };
     let report = sample(&world, &sms, false, Some(8)).await;
     assert_eq!((report.population, report.sampled), (2, 1), "the reopened one and the new phone-only one");
     assert!(invited_crm_ids(&world).await.contains("later-phone"));
@@ -221,10 +261,9 @@ async fn rates_per_stratum_are_honoured(backend: Backend) {
     }
     insert(&world, &requests).await;
     let settings = settings(&world, |f| {
-        f.merge(("sampling.default_rate", 0.25)).merge(("sampling.direction_rates", HashMap::from([("ENV", 0.1)]))).merge((
-            "sampling.channel_rates",
-            HashMap::from([("counter", 0.6)]),
-        ))
+        f.merge(("sampling.default_rate", 0.25))
+            .merge(("sampling.direction_rates", HashMap::from([("ENV", 0.1)])))
+            .merge(("sampling.channel_rates", HashMap::from([("counter", 0.6)])))
     });
     let report = sample(&world, &settings, false, Some(2026)).await;
     for (stratum, n, rate) in [("TP:phone", 6000.0, 0.25), ("ENV:email", 3000.0, 0.1), ("ENV:counter", 1000.0, 0.6)] {
@@ -241,8 +280,12 @@ async fn rates_per_stratum_are_honoured(backend: Backend) {
     // link carries the token whose hash is stored.
     let invitations = invitation::Entity::find().all(&world.db).await.unwrap();
     assert_eq!(invitations.len() as u64, report.sampled);
-    let probabilities: HashMap<String, f64> = invitations.iter().map(|i| (i.stratum.clone(), i.inclusion_probability)).collect();
-    assert_eq!(probabilities, HashMap::from([("TP:phone".into(), 0.25), ("ENV:email".into(), 0.1), ("ENV:counter".into(), 0.6)]));
+    let probabilities: HashMap<String, f64> =
+        invitations.iter().map(|i| (i.stratum.clone(), i.inclusion_probability)).collect();
+    assert_eq!(
+        probabilities,
+        HashMap::from([("TP:phone".into(), 0.25), ("ENV:email".into(), 0.1), ("ENV:counter".into(), 0.6)])
+    );
     let messages = outbox::Entity::find().all(&world.db).await.unwrap();
     assert_eq!(messages.len(), invitations.len());
     let by_id: HashMap<i64, &invitation::Model> = invitations.iter().map(|i| (i.id, i)).collect();
@@ -373,7 +416,11 @@ async fn two_concurrent_runs_neither_fail_nor_duplicate(backend: Backend) {
     assert_eq!(distinct.len(), invitations.len(), "no request invited twice");
     assert_eq!(invitations.len() as u64, sampled);
     assert_eq!(
-        service_request::Entity::find().filter(service_request::Column::SamplingRunId.is_null()).count(&world.db).await.unwrap(),
+        service_request::Entity::find()
+            .filter(service_request::Column::SamplingRunId.is_null())
+            .count(&world.db)
+            .await
+            .unwrap(),
         0
     );
 }
@@ -389,7 +436,8 @@ async fn replaying_a_seed_reproduces_the_sample(backend: Backend) {
     assert_eq!(first.sampled_request_ids, again.sampled_request_ids);
     assert_ne!(first.sampled_request_ids, other.sampled_request_ids);
     let real = sample(&world, &settings, false, Some(123_456_789)).await;
-    let mut invited: Vec<i64> = invitation::Entity::find().all(&world.db).await.unwrap().into_iter().map(|i| i.service_request_id).collect();
+    let mut invited: Vec<i64> =
+        invitation::Entity::find().all(&world.db).await.unwrap().into_iter().map(|i| i.service_request_id).collect();
     invited.sort_unstable();
     let mut expected = first.sampled_request_ids.clone();
     expected.sort_unstable();
@@ -401,7 +449,8 @@ async fn replaying_a_seed_reproduces_the_sample(backend: Backend) {
     assert_eq!(stored.sampled_count as u64, real.sampled);
     assert!(stored.parameters["default_rate"].as_f64().is_some(), "parameters are recorded");
     // Dry runs are recorded, but created nothing.
-    let dry = sampling_run::Entity::find().filter(sampling_run::Column::DryRun.eq(true)).count(&world.db).await.unwrap();
+    let dry =
+        sampling_run::Entity::find().filter(sampling_run::Column::DryRun.eq(true)).count(&world.db).await.unwrap();
     assert_eq!(dry, 3);
 }
 

@@ -1,0 +1,97 @@
+//! Cells: the sufficient statistics the database hands to the statistics module.
+
+use serde::Serialize;
+
+/// Responses sharing a direction, channel, month, sampling stratum and score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    pub direction: String,
+    pub channel: String,
+    /// "YYYY-MM" in the city's time zone.
+    pub month: String,
+    pub stratum: String,
+    /// 0..=10
+    pub score: u8,
+    pub count: u64,
+    /// Σ w over the cell's responses.
+    pub sum_w: f64,
+    /// Σ w² over the cell's responses.
+    pub sum_w2: f64,
+}
+
+/// The breakdowns the API offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum GroupBy {
+    None,
+    Direction,
+    Channel,
+    Month,
+    DirectionChannel,
+    DirectionMonth,
+    ChannelMonth,
+}
+
+impl GroupBy {
+    /// `direction`, `channel`, `month`, `direction,channel`, ... (either order, spaces allowed).
+    pub fn parse(raw: &str) -> Result<GroupBy, String> {
+        let mut parts: Vec<String> =
+            raw.split(',').map(|p| p.trim().to_ascii_lowercase()).filter(|p| !p.is_empty()).collect();
+        parts.sort();
+        parts.dedup();
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+        Ok(match parts.as_slice() {
+            [] => GroupBy::None,
+            ["direction"] => GroupBy::Direction,
+            ["channel"] => GroupBy::Channel,
+            ["month"] => GroupBy::Month,
+            ["channel", "direction"] => GroupBy::DirectionChannel,
+            ["direction", "month"] => GroupBy::DirectionMonth,
+            ["channel", "month"] => GroupBy::ChannelMonth,
+            _ => {
+                return Err(format!(
+                    "unknown breakdown {raw:?}; expected direction, channel, month, direction,channel, direction,month or channel,month"
+                ));
+            }
+        })
+    }
+
+    pub fn key(self, cell: &Cell) -> GroupKey {
+        let (d, c, m) = match self {
+            GroupBy::None => (false, false, false),
+            GroupBy::Direction => (true, false, false),
+            GroupBy::Channel => (false, true, false),
+            GroupBy::Month => (false, false, true),
+            GroupBy::DirectionChannel => (true, true, false),
+            GroupBy::DirectionMonth => (true, false, true),
+            GroupBy::ChannelMonth => (false, true, true),
+        };
+        GroupKey {
+            direction: d.then(|| cell.direction.clone()),
+            channel: c.then(|| cell.channel.clone()),
+            month: m.then(|| cell.month.clone()),
+        }
+    }
+}
+
+/// A group of a breakdown; `None` where the breakdown does not split on that dimension.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct GroupKey {
+    pub direction: Option<String>,
+    pub channel: Option<String>,
+    pub month: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn breakdowns_parse_in_any_order() {
+        assert_eq!(GroupBy::parse("direction"), Ok(GroupBy::Direction));
+        assert_eq!(GroupBy::parse("channel, direction"), Ok(GroupBy::DirectionChannel));
+        assert_eq!(GroupBy::parse("month,direction"), Ok(GroupBy::DirectionMonth));
+        assert_eq!(GroupBy::parse(""), Ok(GroupBy::None));
+        assert!(GroupBy::parse("weekday").unwrap_err().contains("unknown breakdown"));
+        assert!(GroupBy::parse("direction,channel,month").is_err());
+    }
+}
