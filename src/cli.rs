@@ -39,6 +39,38 @@ pub enum Command {
     Import(ImportCommand),
     /// Run the sampling job once: decide which closed requests get an invitation.
     Sample(SampleArgs),
+    /// The satisfaction score with confidence intervals, overall and by group.
+    Stats(StatsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// direction, channel, month, direction,channel, direction,month or channel,month.
+    #[arg(long)]
+    pub by: Option<String>,
+    /// First day of the period (YYYY-MM-DD, city time zone, inclusive).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last day of the period (inclusive).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Ignore the sampling weights (simple estimates).
+    #[arg(long)]
+    pub unweighted: bool,
+    #[arg(long)]
+    pub confidence: Option<f64>,
+    #[arg(long)]
+    pub min_n: Option<u64>,
+    /// Only this direction (a domain of the whole design).
+    #[arg(long)]
+    pub direction: Option<String>,
+    #[arg(long)]
+    pub channel: Option<String>,
+    #[arg(long, value_parser = ["json", "table", "csv"], default_value = "table")]
+    pub format: String,
+    /// Number format of the table: fr ("9,3") or en ("9.3"); default from LC_ALL/LC_NUMERIC/LANG, else fr.
+    #[arg(long, value_parser = ["fr", "en"])]
+    pub locale: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -209,6 +241,7 @@ pub async fn run_admin_command(command: Command, figment: Figment) -> anyhow::Re
             return crate::cli_import::run(command, &database, &settings).await;
         }
         Command::Sample(args) => crate::cli_import::sample(args, &database, &settings).await?,
+        Command::Stats(args) => crate::cli_stats::run(args, &database, &settings).await?,
     }
     Ok(CommandOutcome::Success)
 }

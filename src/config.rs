@@ -37,6 +37,17 @@ pub struct Settings {
     pub ingestion: IngestionSettings,
     pub open311: Open311Settings,
     pub sampling: SamplingSettings,
+    pub stats: StatsSettings,
+}
+
+/// Defaults of the statistics interfaces (each request may override them).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatsSettings {
+    /// Cells with fewer responses are reported as suppressed.
+    pub min_n: u64,
+    /// Confidence level of the intervals.
+    pub confidence: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -235,6 +246,7 @@ impl Default for Settings {
                 invitation_valid_days: 14,
                 lock_timeout_minutes: 30,
             },
+            stats: StatsSettings { min_n: 10, confidence: 0.95 },
         }
     }
 }
@@ -328,6 +340,9 @@ impl Settings {
             return Err(ConfigError::Invalid(
                 "sampling.batch_size and sampling.adaptive_lookback_days must be at least 1".into(),
             ));
+        }
+        if !(self.stats.confidence > 0.0 && self.stats.confidence < 1.0) {
+            return Err(ConfigError::Invalid("stats.confidence must be between 0 and 1 (e.g. 0.95)".into()));
         }
         if self.database.max_connections == 0 {
             return Err(ConfigError::Invalid("database.max_connections must be at least 1".into()));

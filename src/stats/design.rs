@@ -16,7 +16,7 @@
 //!
 //! **Unweighted.** Sample mean and variance s² = (Σy² − n·ȳ²)/(n − 1).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::cells::Cell;
 
@@ -101,8 +101,16 @@ impl<'a> Design<'a> {
     }
 
     /// Per stratum (Σz, Σz²) of the linearised values of a domain mean.
-    fn linearised_sums(&self, domain: &[&'a Cell], y: Variable, mean: f64, sum_w: f64) -> HashMap<&'a str, (f64, f64)> {
-        let mut sums: HashMap<&str, (f64, f64)> = HashMap::new();
+    /// A BTreeMap, not a HashMap: the same cells must sum in the same order in every process,
+    /// so that the API and the CLI print identical digits.
+    fn linearised_sums(
+        &self,
+        domain: &[&'a Cell],
+        y: Variable,
+        mean: f64,
+        sum_w: f64,
+    ) -> BTreeMap<&'a str, (f64, f64)> {
+        let mut sums: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
         for cell in domain {
             let deviation = (y(cell.score) - mean) / sum_w;
             let entry = sums.entry(cell.stratum.as_str()).or_default();
@@ -112,7 +120,7 @@ impl<'a> Design<'a> {
         sums
     }
 
-    fn stratified_variance(&self, sums: &HashMap<&'a str, (f64, f64)>) -> f64 {
+    fn stratified_variance(&self, sums: &BTreeMap<&'a str, (f64, f64)>) -> f64 {
         sums.iter()
             .map(|(stratum, (s1, s2))| {
                 let n_h = self.stratum_sizes.get(stratum).copied().unwrap_or(0) as f64;

@@ -12,3 +12,4 @@ mod migrations;
 mod open311;
 mod pages;
 mod sampling;
+mod stats;

@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod cells;
 pub mod directions;
 pub mod ingestion_errors;
 pub mod job_state;

@@ -1,0 +1,142 @@
+//! `satisfaction stats`: the same figures as `GET /api/v1/stats`, as JSON, a table or CSV.
+
+use sea_orm::DatabaseConnection;
+
+use crate::cli::StatsArgs;
+use crate::config::Settings;
+use crate::domain::Locale;
+use crate::reporting::{self, StatsQuery, StatsResponse};
+use crate::stats::Estimate;
+
+pub async fn run(args: StatsArgs, db: &DatabaseConnection, settings: &Settings) -> anyhow::Result<()> {
+    let query = StatsQuery {
+        by: args.by.clone(),
+        from: args.from.clone(),
+        to: args.to.clone(),
+        weighted: Some(!args.unweighted),
+        confidence: args.confidence,
+        min_n: args.min_n,
+        direction: args.direction.clone(),
+        channel: args.channel.clone(),
+    };
+    let response = reporting::stats(db, settings, &query).await?;
+    let locale = args.locale.as_deref().and_then(Locale::parse).unwrap_or_else(environment_locale);
+    match args.format.as_str() {
+        "json" => println!("{}", serde_json::to_string_pretty(&response)?),
+        "csv" => print!("{}", to_csv(&response)?),
+        _ => print!("{}", to_table(&response, locale)),
+    }
+    Ok(())
+}
+
+fn environment_locale() -> Locale {
+    ["LC_ALL", "LC_NUMERIC", "LANG"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty() && v != "C" && v != "POSIX"))
+        .and_then(|value| Locale::parse(&value))
+        .unwrap_or(Locale::Fr)
+}
+
+/// A number with `decimals` places, with a decimal comma in French.
+pub fn number(value: Option<f64>, decimals: usize, locale: Locale) -> String {
+    match value {
+        None => "—".into(),
+        Some(v) => {
+            let text = format!("{v:.decimals$}");
+            if locale == Locale::Fr { text.replace('.', ",") } else { text }
+        }
+    }
+}
+
+fn label(direction: &Option<String>, channel: &Option<String>, month: &Option<String>) -> String {
+    let parts: Vec<&str> = [direction, channel, month].iter().filter_map(|p| p.as_deref()).collect();
+    parts.join(" · ")
+}
+
+pub fn to_table(response: &StatsResponse, locale: Locale) -> String {
+    let (overall, ci, satisfied, nps, suppressed) = match locale {
+        Locale::Fr => ("Ensemble", "IC", "Satisfaits", "Indice net", "(moins de n minimal)"),
+        Locale::En => ("Overall", "CI", "Satisfied", "NPS", "(below minimum n)"),
+    };
+    let level = format!("{ci} {}", number(Some(response.confidence_level * 100.0), 0, locale)) + " %";
+    let mut out = format!(
+        "{:<32} {:>7} {:>6} {:>17} {:>11} {:>11}\n",
+        "",
+        "n",
+        if locale == Locale::Fr { "Moy." } else { "Mean" },
+        level,
+        satisfied,
+        nps
+    );
+    let mut line = |name: String, e: &Estimate| {
+        if e.suppressed {
+            out.push_str(&format!("{name:<32} {:>7} {suppressed}\n", e.n));
+            return;
+        }
+        let interval = format!("[{} ; {}]", number(e.ci_low, 1, locale), number(e.ci_high, 1, locale));
+        out.push_str(&format!(
+            "{name:<32} {:>7} {:>6} {:>17} {:>10} % {:>11}\n",
+            e.n,
+            number(e.mean, 1, locale),
+            interval,
+            number(e.satisfied.estimate.map(|p| p * 100.0), 0, locale),
+            number(e.nps.estimate, 0, locale)
+        ));
+    };
+    line(overall.to_owned(), &response.overall);
+    for group in &response.groups {
+        line(label(&group.direction, &group.channel, &group.month), &group.estimate);
+    }
+    out
+}
+
+pub fn to_csv(response: &StatsResponse) -> anyhow::Result<String> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> =
+        ["direction", "channel", "month", "n", "suppressed", "mean", "std_error", "df", "ci_low", "ci_high"]
+            .map(String::from)
+            .to_vec();
+    for p in ["satisfied", "top2", "detractors", "nps"] {
+        for suffix in ["", "_std_error", "_ci_low", "_ci_high"] {
+            header.push(format!("{p}{suffix}"));
+        }
+    }
+    writer.write_record(&header)?;
+    let cell = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let mut rows = vec![(None, None, None, &response.overall)];
+    rows.extend(
+        response.groups.iter().map(|g| (g.direction.as_deref(), g.channel.as_deref(), g.month.as_deref(), &g.estimate)),
+    );
+    for (direction, channel, month, e) in rows {
+        let mut record = vec![
+            direction.unwrap_or("").to_owned(),
+            channel.unwrap_or("").to_owned(),
+            month.unwrap_or("").to_owned(),
+            e.n.to_string(),
+            e.suppressed.to_string(),
+            cell(e.mean),
+            cell(e.std_error),
+            cell(e.df),
+            cell(e.ci_low),
+            cell(e.ci_high),
+        ];
+        for p in [&e.satisfied, &e.top2, &e.detractors] {
+            record.extend([cell(p.estimate), cell(p.std_error), cell(p.ci_low), cell(p.ci_high)]);
+        }
+        record.extend([cell(e.nps.estimate), cell(e.nps.std_error), cell(e.nps.ci_low), cell(e.nps.ci_high)]);
+        writer.write_record(&record)?;
+    }
+    Ok(String::from_utf8(writer.into_inner()?)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn french_numbers_use_a_decimal_comma() {
+        assert_eq!(number(Some(9.2844), 1, Locale::Fr), "9,3");
+        assert_eq!(number(Some(9.2844), 1, Locale::En), "9.3");
+        assert_eq!(number(None, 1, Locale::Fr), "—");
+    }
+}

@@ -1,0 +1,142 @@
+//! Sufficient statistics from `responses`: one GROUP BY yields, per (direction, channel, month,
+//! stratum, score), the count, Σw and Σw² that every estimate is computed from.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ConnectionTrait, DbErr, FromQueryResult,
+    sea_query::{Alias, CaseStatement, Expr, ExprTrait, Func, Order, Query, SimpleExpr},
+};
+
+use crate::db::entities::{channel, direction, response};
+use crate::stats::Cell;
+
+/// A month of the report: its label and where it starts (UTC instant of local midnight).
+#[derive(Debug, Clone)]
+pub struct MonthBoundary {
+    pub label: String,
+    pub starts: DateTime<Utc>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct CellRow {
+    direction: String,
+    channel: String,
+    month: String,
+    stratum: String,
+    score: i32,
+    n: i64,
+    sum_w: f64,
+    sum_w2: f64,
+}
+
+/// Which score column the cells are built on.
+#[derive(Debug, Clone, Copy)]
+pub enum ScoreColumn {
+    Overall,
+    Driver(response::Column),
+}
+
+/// Cells of responses submitted in `[from, to)`. `months` (ascending) labels each response with
+/// its month in the city's time zone; empty when the breakdown does not need months.
+pub async fn cells(
+    db: &impl ConnectionTrait,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    months: &[MonthBoundary],
+    score: ScoreColumn,
+) -> Result<Vec<Cell>, DbErr> {
+    use response::Column as R;
+    let submitted = || Expr::col((response::Entity, R::SubmittedAt));
+    let month: SimpleExpr = match months {
+        [] => Expr::val("").into(),
+        [only] => Expr::val(only.label.clone()).into(),
+        [first, rest @ ..] => {
+            // Labels by the start of the next month: CASE WHEN t < start(m2) THEN m1 ... ELSE last.
+            let mut case = CaseStatement::new();
+            let mut previous = first.label.clone();
+            for month in rest {
+                case = case.case(submitted().lt(month.starts), Expr::val(previous.clone()));
+                previous = month.label.clone();
+            }
+            case.finally(Expr::val(previous)).into()
+        }
+    };
+    let score_column = match score {
+        ScoreColumn::Overall => R::OverallScore,
+        ScoreColumn::Driver(column) => column,
+    };
+    let weight = || Expr::col((response::Entity, R::Weight));
+    let mut query = Query::select();
+    query
+        .expr_as(Expr::col((direction::Entity, direction::Column::Code)), Alias::new("direction"))
+        .expr_as(Expr::col((channel::Entity, channel::Column::Code)), Alias::new("channel"))
+        .expr_as(month, Alias::new("month"))
+        .expr_as(Expr::col((response::Entity, R::Stratum)), Alias::new("stratum"))
+        .expr_as(Expr::col((response::Entity, score_column)).cast_as(Alias::new("integer")), Alias::new("score"))
+        .expr_as(Func::count(Expr::col((response::Entity, R::Id))), Alias::new("n"))
+        .expr_as(Func::sum(weight()).cast_as(Alias::new("double precision")), Alias::new("sum_w"))
+        .expr_as(Func::sum(weight().mul(weight())).cast_as(Alias::new("double precision")), Alias::new("sum_w2"))
+        .from(response::Entity)
+        .inner_join(
+            direction::Entity,
+            Expr::col((direction::Entity, direction::Column::Id)).equals((response::Entity, R::DirectionId)),
+        )
+        .inner_join(
+            channel::Entity,
+            Expr::col((channel::Entity, channel::Column::Id)).equals((response::Entity, R::ChannelId)),
+        )
+        .and_where(Expr::col((response::Entity, score_column)).is_not_null())
+        .group_by_col(Alias::new("direction"))
+        .group_by_col(Alias::new("channel"))
+        .group_by_col(Alias::new("month"))
+        .group_by_col(Alias::new("stratum"))
+        .group_by_col(Alias::new("score"))
+        // A fixed order: floating-point sums then give the same digits on every run.
+        .order_by(Alias::new("direction"), Order::Asc)
+        .order_by(Alias::new("channel"), Order::Asc)
+        .order_by(Alias::new("month"), Order::Asc)
+        .order_by(Alias::new("stratum"), Order::Asc)
+        .order_by(Alias::new("score"), Order::Asc);
+    if let Some(from) = from {
+        query.and_where(submitted().gte(from));
+    }
+    if let Some(to) = to {
+        query.and_where(submitted().lt(to));
+    }
+    let statement = db.get_database_backend().build(&query);
+    let rows = CellRow::find_by_statement(statement).all(db).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| (0..=10).contains(&r.score))
+        .map(|r| Cell {
+            direction: r.direction,
+            channel: r.channel,
+            month: r.month,
+            stratum: r.stratum,
+            score: r.score as u8,
+            count: r.n as u64,
+            sum_w: r.sum_w,
+            sum_w2: r.sum_w2,
+        })
+        .collect())
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Span {
+    first: Option<DateTime<Utc>>,
+    last: Option<DateTime<Utc>>,
+}
+
+/// First and last submission times (to lay out months when no period is given).
+pub async fn submission_span(
+    db: &impl ConnectionTrait,
+) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), DbErr> {
+    let query = Query::select()
+        .expr_as(Func::min(Expr::col(response::Column::SubmittedAt)), Alias::new("first"))
+        .expr_as(Func::max(Expr::col(response::Column::SubmittedAt)), Alias::new("last"))
+        .from(response::Entity)
+        .take();
+    let statement = db.get_database_backend().build(&query);
+    let span = Span::find_by_statement(statement).one(db).await?;
+    Ok(span.map(|s| (s.first, s.last)).unwrap_or((None, None)))
+}

@@ -1,0 +1,169 @@
+//! `GET /api/v1/stats` and `satisfaction stats` on imported responses, on both databases: the
+//! same numbers as each other, as the pure functions, and as R's survey package.
+
+use rocket::http::Status;
+use serde_json::Value;
+
+use crate::cli::{satisfaction, stderr};
+use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::on_both_databases;
+
+/// tests/reference/survey_reference.csv as a `satisfaction import responses` file; the
+/// submission times put each response in its month in Toronto time (one of them at 22:00 on
+/// 31 January local time, which is already February in UTC).
+fn responses_csv() -> String {
+    let reference = include_str!("../reference/survey_reference.csv");
+    let mut csv = String::from("response_id,agency_responsible,channel,stratum,weight,score,submitted_at\n");
+    for (i, line) in reference.lines().skip(1).enumerate() {
+        let f: Vec<&str> = line.split(',').collect();
+        let submitted = if f[2] == "2022-01" {
+            if i == 0 {
+                "2022-01-31T22:00:00-05:00".to_owned()
+            } else {
+                format!("2022-01-{:02}T10:00:00-05:00", 1 + i % 28)
+            }
+        } else {
+            format!("2022-02-{:02}T10:00:00-05:00", 1 + i % 28)
+        };
+        csv.push_str(&format!("R-{i},{},{},{},{},{},{submitted}\n", f[0], f[1], f[3], f[5], f[4]));
+    }
+    csv
+}
+
+async fn imported(backend: Backend) -> (TestApp, String) {
+    let app = spawn_app(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("historique.csv");
+    std::fs::write(&file, responses_csv()).unwrap();
+    let output = satisfaction(Some(&app.database.url), &["import", "responses", file.to_str().unwrap()], None);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let key = app.api_key().await;
+    (app, key)
+}
+
+fn close(value: &Value, expected: f64) {
+    let actual = value.as_f64().unwrap_or_else(|| panic!("{value} is not a number"));
+    assert!(((actual - expected) / expected).abs() < 1e-9, "{actual} vs {expected}");
+}
+
+async fn api_and_cli_give_the_figures_of_r_survey(backend: Backend) {
+    let (app, key) = imported(backend).await;
+    let (status, api) = app.get_json(&key, "/api/v1/stats?by=direction&from=2022-01-01&to=2022-12-31&min_n=0").await;
+    assert_eq!(status, Status::Ok, "{api}");
+    assert_eq!(api["weighted"], true);
+    assert_eq!(api["confidence_level"], 0.95);
+    assert_eq!((api["from"].as_str(), api["to"].as_str()), (Some("2022-01-01"), Some("2022-12-31")));
+    assert_eq!(api["overall"]["n"], 30);
+    close(&api["overall"]["mean"], 7.7768595041322319);
+    close(&api["overall"]["std_error"], 0.4863762190310999);
+    close(&api["overall"]["ci_low"], 6.7751489298953);
+    assert_eq!(api["overall"]["df"], 25.0);
+    close(&api["overall"]["nps"]["std_error"], 18.700578255479648);
+    let directions: Vec<&str> =
+        api["groups"].as_array().unwrap().iter().map(|g| g["direction"].as_str().unwrap()).collect();
+    assert_eq!(directions, ["ENV", "SEC", "TP"]);
+    close(&api["groups"][2]["mean"], 8.3982300884955752);
+    close(&api["groups"][2]["std_error"], 0.44126694091348151);
+    assert_eq!(api["groups"][0]["channel"], Value::Null);
+    assert!(api["overall"]["satisfied"]["ci_low"].is_number());
+
+    let output = satisfaction(
+        Some(&app.database.url),
+        &[
+            "stats",
+            "--by",
+            "direction",
+            "--from",
+            "2022-01-01",
+            "--to",
+            "2022-12-31",
+            "--min-n",
+            "0",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let cli: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(cli, api, "the CLI and the API return the same numbers");
+}
+
+async fn months_are_local_and_small_groups_suppressed(backend: Backend) {
+    let (app, key) = imported(backend).await;
+    let (_, by_month) = app.get_json(&key, "/api/v1/stats?by=month&min_n=0").await;
+    let months: Vec<(&str, u64)> = by_month["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["month"].as_str().unwrap(), g["n"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        months,
+        [("2022-01", 16), ("2022-02", 14)],
+        "22:00 on 31 January in Toronto (February in UTC) is January"
+    );
+    close(&by_month["groups"][0]["mean"], 7.7815126050420167);
+
+    let (_, suppressed) = app.get_json(&key, "/api/v1/stats?by=direction").await;
+    assert_eq!(suppressed["min_n"], 10);
+    let sec = &suppressed["groups"][1];
+    assert_eq!(
+        (sec["direction"].as_str(), sec["n"].as_u64(), sec["suppressed"].as_bool()),
+        (Some("SEC"), Some(1), Some(true))
+    );
+    assert!(sec["mean"].is_null() && sec["nps"]["estimate"].is_null() && sec["satisfied"]["estimate"].is_null());
+
+    let (_, unweighted) = app.get_json(&key, "/api/v1/stats?weighted=false&direction=TP&channel=phone").await;
+    assert_eq!(unweighted["overall"]["n"], 10);
+    close(&unweighted["overall"]["mean"], 8.6);
+    assert_eq!(unweighted["overall"]["df"], 9.0);
+
+    let (_, empty) = app.get_json(&key, "/api/v1/stats?from=2023-01-01&to=2023-12-31").await;
+    assert_eq!((empty["overall"]["n"].as_u64(), empty["overall"]["suppressed"].as_bool()), (Some(0), Some(true)));
+}
+
+async fn bad_parameters_get_a_precise_400(backend: Backend) {
+    let (app, key) = imported(backend).await;
+    for (query, expected) in [
+        ("by=weekday", "unknown breakdown"),
+        ("from=01/02/2022", "from must be a date YYYY-MM-DD"),
+        ("from=2022-12-01&to=2022-01-01", "is after to"),
+        ("confidence=1.5", "confidence must be between 0 and 1"),
+        ("confidence=high", "confidence must be a number"),
+        ("weighted=maybe", "weighted must be true or false"),
+        ("min_n=-3", "min_n must be a whole number"),
+        ("direction=XYZ", "unknown direction code \"XYZ\""),
+        ("channel=fax", "unknown channel \"fax\""),
+    ] {
+        let (status, body) = app.get_json(&key, &format!("/api/v1/stats?{query}")).await;
+        assert_eq!(status, Status::BadRequest, "{query}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains(expected), "{query}: {body}");
+    }
+    let response = app.client.get("/api/v1/stats").dispatch().await;
+    assert_eq!(response.status(), Status::Unauthorized);
+}
+
+async fn the_table_speaks_french_numbers(backend: Backend) {
+    let (app, _key) = imported(backend).await;
+    let url = Some(app.database.url.as_str());
+    let output = satisfaction(url, &["stats", "--format", "table", "--locale", "fr"], None);
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(table.lines().any(|l| l.starts_with("Ensemble") && l.contains(" 7,8 ")), "{table}");
+    let output = satisfaction(url, &["stats", "--format", "table", "--locale", "en"], None);
+    assert!(String::from_utf8_lossy(&output.stdout).contains(" 7.8 "));
+    let csv = satisfaction(url, &["stats", "--by", "channel", "--format", "csv", "--min-n", "0"], None);
+    let text = String::from_utf8_lossy(&csv.stdout);
+    assert!(text.starts_with("direction,channel,month,n,suppressed,mean"), "{text}");
+    assert_eq!(text.lines().count(), 1 + 1 + 4);
+    let bad = satisfaction(url, &["stats", "--by", "weekday"], None);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("unknown breakdown"));
+}
+
+on_both_databases!(
+    api_and_cli_give_the_figures_of_r_survey,
+    months_are_local_and_small_groups_suppressed,
+    bad_parameters_get_a_precise_400,
+    the_table_speaks_french_numbers,
+);
