@@ -4,7 +4,7 @@ use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
 /// The two-sided quantile t(df, 1 − α/2) for a confidence level 1 − α; `None` for df < 1.
 pub fn student_t(confidence: f64, df: f64) -> Option<f64> {
-    if !(df >= 1.0) || !(0.0..1.0).contains(&confidence) {
+    if df.is_nan() || df < 1.0 || !(0.0..1.0).contains(&confidence) {
         return None;
     }
     let t = StudentsT::new(0.0, 1.0, df).ok()?;
@@ -18,7 +18,7 @@ pub fn normal(confidence: f64) -> f64 {
 
 /// Two-sided p-value of a t statistic with `df` degrees of freedom.
 pub fn two_sided_p(t: f64, df: f64) -> Option<f64> {
-    if !(df >= 1.0) || !t.is_finite() {
+    if df.is_nan() || df < 1.0 || !t.is_finite() {
         return None;
     }
     let dist = StudentsT::new(0.0, 1.0, df).ok()?;

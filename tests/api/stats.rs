@@ -1,3 +1,6 @@
+// Reference values are kept exactly as R prints them (17 significant digits).
+#![allow(clippy::excessive_precision)]
+
 //! `GET /api/v1/stats` and `satisfaction stats` on imported responses, on both databases: the
 //! same numbers as each other, as the pure functions, and as R's survey package.
 

@@ -48,8 +48,8 @@ pub async fn cells(
     use response::Column as R;
     let submitted = || Expr::col((response::Entity, R::SubmittedAt));
     let month: SimpleExpr = match months {
-        [] => Expr::val("").into(),
-        [only] => Expr::val(only.label.clone()).into(),
+        [] => Expr::val(""),
+        [only] => Expr::val(only.label.clone()),
         [first, rest @ ..] => {
             // Labels by the start of the next month: CASE WHEN t < start(m2) THEN m1 ... ELSE last.
             let mut case = CaseStatement::new();

@@ -1,3 +1,6 @@
+// Reference values are kept exactly as R prints them (17 significant digits).
+#![allow(clippy::excessive_precision)]
+
 //! Hand-computed cases, edge cases, reference values from R's survey package (4.1-1, Debian's
 //! r-cran-survey; script in tests/reference/survey_reference.R), and a coverage simulation.
 
