@@ -2,6 +2,7 @@
 //! database and estimates from `stats`. Shared by the JSON API and the CLI, so both return the
 //! same numbers.
 
+pub mod analysis;
 pub mod period;
 pub mod service;
 

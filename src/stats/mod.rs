@@ -14,6 +14,7 @@
 pub mod cells;
 pub mod compare;
 pub mod design;
+pub mod drivers;
 pub mod estimate;
 pub mod quantiles;
 

@@ -477,3 +477,65 @@ on_both_databases!(
     replaying_a_seed_reproduces_the_sample,
     sampling_runs_are_listed_by_the_api,
 );
+
+async fn response_rates_follow_aapor(backend: Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let key = app.api_key().await;
+    let world = World {
+        directions: HashMap::from([(
+            "TP".to_owned(),
+            satisfaction::db::repo::directions::insert(&app.db, "TP", "TP", "TP").await.unwrap().id,
+        )]),
+        channels: channel::Entity::find().all(&app.db).await.unwrap().into_iter().map(|c| (c.code, c.id)).collect(),
+        db: app.db.clone(),
+        database: TestDatabase::create(Backend::Sqlite).await,
+    };
+    insert(&world, &(0..40).map(|i| req(&format!("RR-{i}"))).collect::<Vec<_>>()).await;
+    let settings = Settings {
+        sampling: satisfaction::config::SamplingSettings { default_rate: 1.0, ..app.settings.sampling.clone() },
+        ..(*app.settings).clone()
+    };
+    let report = sample(&world, &settings, false, Some(5)).await;
+    assert_eq!(report.sampled, 40);
+    // 30 sent (on 18 November, Toronto), 10 not yet; 12 complete answers, 3 partial.
+    let invitations = invitation::Entity::find().all(&app.db).await.unwrap();
+    for (i, inv) in invitations.iter().enumerate() {
+        let mut active: invitation::ActiveModel = inv.clone().into();
+        if i < 30 {
+            active.sent_at = Set(Some(now() - Duration::days(2)));
+            active.update(&app.db).await.unwrap();
+        }
+        if i < 15 {
+            response::ActiveModel {
+                invitation_id: Set(Some(inv.id)),
+                overall_score: Set(8),
+                follow_up_requested: Set(false),
+                completion: Set(if i < 12 { "complete" } else { "partial" }.into()),
+                source: Set("survey".into()),
+                submitted_at: Set(now()),
+                direction_id: Set(inv.direction_id),
+                channel_id: Set(inv.channel_id),
+                stratum: Set(inv.stratum.clone()),
+                weight: Set(1.0),
+                created_at: Set(now()),
+                ..Default::default()
+            }
+            .insert(&app.db)
+            .await
+            .unwrap();
+        }
+    }
+    let (status, body) = app.get_json(&key, "/api/v1/stats/response-rates?from=2026-11-01&to=2026-11-30").await;
+    assert_eq!(status, rocket::http::Status::Ok, "{body}");
+    assert_eq!(body["overall"]["invitations"], 30);
+    assert_eq!((body["overall"]["complete"].as_u64(), body["overall"]["partial"].as_u64()), (Some(12), Some(3)));
+    assert_eq!(body["overall"]["rr1"], 0.4);
+    assert_eq!(body["overall"]["rr2"], 0.5);
+    assert!(body["definitions"]["rr1"].as_str().unwrap().contains("AAPOR"));
+    assert_eq!(body["strata"][0]["stratum"], "TP:phone");
+    let (_, empty) = app.get_json(&key, "/api/v1/stats/response-rates?from=2025-01-01&to=2025-01-31").await;
+    assert_eq!(empty["overall"]["invitations"], 0);
+    assert!(empty["overall"]["rr1"].is_null());
+}
+
+on_both_databases!(response_rates_follow_aapor);

@@ -170,3 +170,90 @@ on_both_databases!(
     bad_parameters_get_a_precise_400,
     the_table_speaks_french_numbers,
 );
+
+async fn periods_and_groups_are_compared(backend: Backend) {
+    let (app, key) = imported(backend).await;
+    let (status, body) = app
+        .get_json(&key, "/api/v1/stats/compare?a_from=2022-01-01&a_to=2022-01-31&b_from=2022-02-01&b_to=2022-02-28")
+        .await;
+    assert_eq!(status, Status::Ok, "{body}");
+    // svycontrast(svyby(~score, ~month, design, svymean, covmat = TRUE), `2022-01` - `2022-02`)
+    close(&body["difference"], 0.0091548814647808285);
+    close(&body["std_error"], 0.95220301059246348);
+    assert_eq!(body["df"], 25.0);
+    assert!(body["p_value"].as_f64().unwrap() > 0.9);
+    assert_eq!((body["n_a"].as_u64(), body["n_b"].as_u64()), (Some(16), Some(14)));
+
+    let (_, welch) = app
+        .get_json(
+            &key,
+            "/api/v1/stats/compare?a_from=2022-01-01&a_to=2022-01-31&b_from=2022-02-01&b_to=2022-02-28&weighted=false",
+        )
+        .await;
+    assert!(welch["method"].as_str().unwrap().contains("Welch"));
+
+    let (status, groups) = app.get_json(&key, "/api/v1/stats/compare?by=direction").await;
+    assert_eq!(status, Status::Ok, "{groups}");
+    let list = groups["groups"].as_array().unwrap();
+    assert_eq!(list.len(), 3);
+    for group in list {
+        let (p, holm) = (group["p_value"].as_f64(), group["p_holm"].as_f64());
+        if let (Some(p), Some(holm)) = (p, holm) {
+            assert!(holm >= p - 1e-15 && holm <= 1.0, "{group}");
+        }
+        assert!(group["differs"].is_boolean());
+    }
+    // SEC (one response, 4/10) against the rest of the city: a real difference.
+    let sec = list.iter().find(|g| g["direction"] == "SEC").unwrap();
+    assert!(sec["difference"].as_f64().unwrap() < -3.0, "{sec}");
+
+    for (query, expected) in [
+        ("a_from=2022-01-01&a_to=2022-02-15&b_from=2022-02-01&b_to=2022-02-28", "overlap"),
+        ("a_from=2022-01-01&a_to=2022-01-31", "needs all of a_from, a_to, b_from and b_to"),
+        ("", "give two periods"),
+    ] {
+        let (status, body) = app.get_json(&key, &format!("/api/v1/stats/compare?{query}")).await;
+        assert_eq!(status, Status::BadRequest, "{query}");
+        assert!(body["error"]["message"].as_str().unwrap().contains(expected), "{query}: {body}");
+    }
+}
+
+async fn drivers_are_summarised_with_their_correlation(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let key = app.api_key().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("drivers.csv");
+    let mut csv =
+        String::from("response_id;agency_responsible;channel;weight;score;submitted_at;timeliness;courtesy\n");
+    for i in 0..40u32 {
+        let score = i % 11;
+        // Timeliness follows the overall score; courtesy is almost constant, unrelated.
+        let courtesy = if i == 0 { "" } else { "9" };
+        csv.push_str(&format!(
+            "D-{i};TP;phone;2;{score};2022-03-0{}T12:00:00-05:00;{};{courtesy}\n",
+            1 + i % 9,
+            (score + 1).min(10)
+        ));
+    }
+    std::fs::write(&file, csv).unwrap();
+    let output = satisfaction(Some(&app.database.url), &["import", "responses", file.to_str().unwrap()], None);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let (status, body) = app.get_json(&key, "/api/v1/stats/drivers?from=2022-03-01&to=2022-03-31").await;
+    assert_eq!(status, Status::Ok, "{body}");
+    let drivers = body["drivers"].as_array().unwrap();
+    let names: Vec<&str> = drivers.iter().map(|d| d["driver"].as_str().unwrap()).collect();
+    assert_eq!(names, ["timeliness", "courtesy", "competence", "clarity", "fairness"]);
+    let timeliness = &drivers[0];
+    assert_eq!(timeliness["n"], 40);
+    assert!(timeliness["correlation"]["r"].as_f64().unwrap() > 0.98, "{timeliness}");
+    assert!(timeliness["ci_low"].as_f64().unwrap() < timeliness["mean"].as_f64().unwrap());
+    let courtesy = &drivers[1];
+    assert_eq!(courtesy["n"], 39);
+    assert_eq!(courtesy["mean"], 9.0);
+    assert!(courtesy["correlation"]["r"].is_null(), "no spread, no correlation: {courtesy}");
+    let competence = &drivers[2];
+    assert_eq!((competence["n"].as_u64(), competence["suppressed"].as_bool()), (Some(0), Some(true)));
+}
+
+on_both_databases!(periods_and_groups_are_compared, drivers_are_summarised_with_their_correlation);

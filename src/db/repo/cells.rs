@@ -140,3 +140,126 @@ pub async fn submission_span(
     let span = Span::find_by_statement(statement).one(db).await?;
     Ok(span.map(|s| (s.first, s.last)).unwrap_or((None, None)))
 }
+
+#[derive(Debug, FromQueryResult)]
+struct JointRow {
+    direction: String,
+    channel: String,
+    driver: i32,
+    overall: i32,
+    n: i64,
+    sum_w: f64,
+    sum_w2: f64,
+}
+
+/// Joint cells (driver score × overall score) of responses submitted in `[from, to)`.
+pub async fn joint_cells(
+    db: &impl ConnectionTrait,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    driver: response::Column,
+) -> Result<Vec<crate::stats::drivers::JointCell>, DbErr> {
+    use response::Column as R;
+    let weight = || Expr::col((response::Entity, R::Weight));
+    let mut query = Query::select();
+    query
+        .expr_as(Expr::col((direction::Entity, direction::Column::Code)), Alias::new("direction"))
+        .expr_as(Expr::col((channel::Entity, channel::Column::Code)), Alias::new("channel"))
+        .expr_as(Expr::col((response::Entity, driver)).cast_as(Alias::new("integer")), Alias::new("driver"))
+        .expr_as(Expr::col((response::Entity, R::OverallScore)).cast_as(Alias::new("integer")), Alias::new("overall"))
+        .expr_as(Func::count(Expr::col((response::Entity, R::Id))), Alias::new("n"))
+        .expr_as(Func::sum(weight()).cast_as(Alias::new("double precision")), Alias::new("sum_w"))
+        .expr_as(Func::sum(weight().mul(weight())).cast_as(Alias::new("double precision")), Alias::new("sum_w2"))
+        .from(response::Entity)
+        .inner_join(
+            direction::Entity,
+            Expr::col((direction::Entity, direction::Column::Id)).equals((response::Entity, R::DirectionId)),
+        )
+        .inner_join(
+            channel::Entity,
+            Expr::col((channel::Entity, channel::Column::Id)).equals((response::Entity, R::ChannelId)),
+        )
+        .and_where(Expr::col((response::Entity, driver)).is_not_null())
+        .group_by_col(Alias::new("direction"))
+        .group_by_col(Alias::new("channel"))
+        .group_by_col(Alias::new("driver"))
+        .group_by_col(Alias::new("overall"))
+        .order_by(Alias::new("direction"), Order::Asc)
+        .order_by(Alias::new("channel"), Order::Asc)
+        .order_by(Alias::new("driver"), Order::Asc)
+        .order_by(Alias::new("overall"), Order::Asc);
+    if let Some(from) = from {
+        query.and_where(Expr::col((response::Entity, R::SubmittedAt)).gte(from));
+    }
+    if let Some(to) = to {
+        query.and_where(Expr::col((response::Entity, R::SubmittedAt)).lt(to));
+    }
+    let statement = db.get_database_backend().build(&query);
+    Ok(JointRow::find_by_statement(statement)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|r| (0..=10).contains(&r.driver) && (0..=10).contains(&r.overall))
+        .map(|r| crate::stats::drivers::JointCell {
+            direction: r.direction,
+            channel: r.channel,
+            driver: r.driver as u8,
+            overall: r.overall as u8,
+            count: r.n as u64,
+            sum_w: r.sum_w,
+            sum_w2: r.sum_w2,
+        })
+        .collect())
+}
+
+#[derive(Debug, FromQueryResult)]
+struct RateRow {
+    stratum: String,
+    sent: i64,
+    complete: i64,
+    partial: i64,
+}
+
+/// Per stratum: invitations sent in `[from, to)`, and how many of them got a complete or a
+/// partial response.
+pub async fn response_counts(
+    db: &impl ConnectionTrait,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<Vec<(String, u64, u64, u64)>, DbErr> {
+    use crate::db::entities::invitation::{self, Column as I};
+    let completion = |kind: &str| {
+        Func::sum(
+            CaseStatement::new()
+                .case(Expr::col((response::Entity, response::Column::Completion)).eq(kind), Expr::val(1))
+                .finally(Expr::val(0)),
+        )
+    };
+    let mut query = Query::select();
+    query
+        .expr_as(Expr::col((invitation::Entity, I::Stratum)), Alias::new("stratum"))
+        .expr_as(Func::count(Expr::col((invitation::Entity, I::Id))).cast_as(Alias::new("bigint")), Alias::new("sent"))
+        .expr_as(completion("complete").cast_as(Alias::new("bigint")), Alias::new("complete"))
+        .expr_as(completion("partial").cast_as(Alias::new("bigint")), Alias::new("partial"))
+        .from(invitation::Entity)
+        .left_join(
+            response::Entity,
+            Expr::col((response::Entity, response::Column::InvitationId)).equals((invitation::Entity, I::Id)),
+        )
+        .and_where(Expr::col((invitation::Entity, I::SentAt)).is_not_null())
+        .group_by_col((invitation::Entity, I::Stratum))
+        .order_by((invitation::Entity, I::Stratum), Order::Asc);
+    if let Some(from) = from {
+        query.and_where(Expr::col((invitation::Entity, I::SentAt)).gte(from));
+    }
+    if let Some(to) = to {
+        query.and_where(Expr::col((invitation::Entity, I::SentAt)).lt(to));
+    }
+    let statement = db.get_database_backend().build(&query);
+    Ok(RateRow::find_by_statement(statement)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.stratum, r.sent as u64, r.complete as u64, r.partial as u64))
+        .collect())
+}
