@@ -26,8 +26,14 @@ pub async fn connect(database_url: &str, settings: &DatabaseSettings) -> Result<
         .map_err(|err| DbErr::Custom(format!("cannot connect to {}: {err}", redact_url(database_url))))?;
     if db.get_database_backend() == DbBackend::Sqlite {
         // WAL lets readers (dashboards) proceed while a job writes; busy_timeout makes writers
-        // queue instead of failing with "database is locked".
-        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON"] {
+        // queue instead of failing with "database is locked"; with WAL, synchronous = NORMAL is
+        // the recommended setting (a power cut may lose the last commits, never corrupt).
+        for pragma in [
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = NORMAL",
+            "PRAGMA busy_timeout = 5000",
+            "PRAGMA foreign_keys = ON",
+        ] {
             db.execute_unprepared(pragma).await?;
         }
     }

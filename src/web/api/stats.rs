@@ -92,6 +92,7 @@ impl CommonParams<'_> {
 }
 
 /// `a_from, a_to, b_from, b_to`: two periods; or `by`: each group against the rest (Holm).
+#[allow(clippy::too_many_arguments)]
 #[get("/api/v1/stats/compare?<a_from>&<a_to>&<b_from>&<b_to>&<common..>")]
 async fn get_compare(
     _client: ApiClient,
