@@ -20,23 +20,22 @@ pub async fn connect(database_url: &str, settings: &DatabaseSettings) -> Result<
         .min_connections(settings.min_connections)
         .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
         .connect_timeout(Duration::from_secs(settings.acquire_timeout_secs))
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        // Per-connection settings, so every pooled connection has them. WAL lets readers
+        // (dashboards) proceed while a job writes; busy_timeout makes writers queue instead of
+        // failing with "database is locked"; under WAL, synchronous = NORMAL is SQLite's
+        // recommendation (a power cut may lose the last commits, never corrupt the file).
+        .map_sqlx_sqlite_opts(|options| {
+            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+            options
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
     let db = Database::connect(options)
         .await
         .map_err(|err| DbErr::Custom(format!("cannot connect to {}: {err}", redact_url(database_url))))?;
-    if db.get_database_backend() == DbBackend::Sqlite {
-        // WAL lets readers (dashboards) proceed while a job writes; busy_timeout makes writers
-        // queue instead of failing with "database is locked"; with WAL, synchronous = NORMAL is
-        // the recommended setting (a power cut may lose the last commits, never corrupt).
-        for pragma in [
-            "PRAGMA journal_mode = WAL",
-            "PRAGMA synchronous = NORMAL",
-            "PRAGMA busy_timeout = 5000",
-            "PRAGMA foreign_keys = ON",
-        ] {
-            db.execute_unprepared(pragma).await?;
-        }
-    }
     Ok(db)
 }
 

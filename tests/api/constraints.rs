@@ -160,7 +160,23 @@ async fn user_emails_are_unique(backend: Backend) {
     assert_eq!(user::Entity::find().all(&db).await.unwrap().len(), 1);
 }
 
+async fn foreign_keys_are_enforced_on_every_connection(backend: Backend) {
+    let (_database, db) = migrated_database(backend).await;
+    let fx = fixture(&db).await;
+    let orphan = Fixture { direction_id: 999_999, channel_id: fx.channel_id };
+    // Several attempts, so that more than one pooled connection is used.
+    let attempts = futures_like_join(&db, &orphan).await;
+    assert!(attempts.iter().all(|r| r.is_err()), "a request with an unknown direction was stored");
+}
+
+async fn futures_like_join(db: &DatabaseConnection, fx: &Fixture) -> Vec<Result<service_request::Model, DbErr>> {
+    let (a, b, c) =
+        tokio::join!(insert_request(db, fx, "FK-1"), insert_request(db, fx, "FK-2"), insert_request(db, fx, "FK-3"));
+    vec![a, b, c]
+}
+
 on_both_databases!(
+    foreign_keys_are_enforced_on_every_connection,
     crm_id_is_stored_once,
     a_request_gets_at_most_one_invitation,
     token_hashes_are_unique,
