@@ -132,8 +132,8 @@ pub async fn compare(
                     let by = options.by;
                     let comparison = stats::compare::compare(
                         &cells,
-                        &|c| in_filter(c) && by.key(c) == key,
-                        &|c| in_filter(c) && by.key(c) != key,
+                        &|c| in_filter(c) && by.matches(c, &key),
+                        &|c| in_filter(c) && !by.matches(c, &key),
                         options.weighted,
                         options.confidence,
                     );

@@ -55,8 +55,17 @@ impl GroupBy {
         })
     }
 
-    pub fn key(self, cell: &Cell) -> GroupKey {
-        let (d, c, m) = match self {
+    /// Whether `cell` belongs to the group `key` (no allocation: called for every cell of every
+    /// group).
+    pub fn matches(self, cell: &Cell, key: &GroupKey) -> bool {
+        let (d, c, m) = self.dimensions();
+        (!d || key.direction.as_deref() == Some(cell.direction.as_str()))
+            && (!c || key.channel.as_deref() == Some(cell.channel.as_str()))
+            && (!m || key.month.as_deref() == Some(cell.month.as_str()))
+    }
+
+    fn dimensions(self) -> (bool, bool, bool) {
+        match self {
             GroupBy::None => (false, false, false),
             GroupBy::Direction => (true, false, false),
             GroupBy::Channel => (false, true, false),
@@ -64,7 +73,11 @@ impl GroupBy {
             GroupBy::DirectionChannel => (true, true, false),
             GroupBy::DirectionMonth => (true, false, true),
             GroupBy::ChannelMonth => (false, true, true),
-        };
+        }
+    }
+
+    pub fn key(self, cell: &Cell) -> GroupKey {
+        let (d, c, m) = self.dimensions();
         GroupKey {
             direction: d.then(|| cell.direction.clone()),
             channel: c.then(|| cell.channel.clone()),

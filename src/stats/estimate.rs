@@ -106,7 +106,7 @@ pub fn estimate(cells: &[Cell], options: &Options) -> StatsReport {
     let groups = keys
         .into_keys()
         .map(|key| {
-            let in_group = |c: &Cell| filter(c) && options.by.key(c) == key;
+            let in_group = |c: &Cell| filter(c) && options.by.matches(c, &key);
             let estimate = domain_estimate(&design, &in_group, options);
             GroupEstimate { direction: key.direction, channel: key.channel, month: key.month, estimate }
         })

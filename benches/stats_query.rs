@@ -1,0 +1,87 @@
+//! The whole statistics query, database included: N responses (default 1,000,000, or the first
+//! argument) over one year, `stats --by direction,channel` and `--by month`, on SQLite and on
+//! PostgreSQL (`TEST_POSTGRES_URL`). Run with `cargo bench --bench stats_query [-- N]`.
+
+use std::time::{Duration, Instant};
+
+use satisfaction::{
+    config::Settings,
+    db,
+    reporting::{self, StatsQuery},
+};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+
+const DIRECTIONS: [&str; 8] = ["TP", "ENV", "URB", "VC", "GEN", "COM", "FIN", "SEC"];
+
+fn main() {
+    let n: u64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sqlite = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
+        bench("sqlite", &sqlite, n).await;
+        let admin_url = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let name = format!("satisfaction_bench_stats_{}", std::process::id());
+        let admin = Database::connect(admin_url.as_str()).await.expect("PostgreSQL for the benchmark");
+        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create database");
+        let mut url = url::Url::parse(&admin_url).expect("url");
+        url.set_path(&name);
+        bench("postgres", url.as_str(), n).await;
+        admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok();
+    });
+}
+
+async fn bench(backend: &str, url: &str, n: u64) {
+    let settings = Settings { database_url: url.into(), ..Settings::default() };
+    let conn = db::connect(url, &settings.database).await.expect("connect");
+    db::migrate(&conn).await.expect("migrate");
+    for code in DIRECTIONS {
+        db::repo::directions::insert(&conn, code, code, code).await.expect("direction");
+    }
+    let started = Instant::now();
+    fill(&conn, backend, n).await;
+    println!("{backend}: {n} responses generated in {:.1} s", started.elapsed().as_secs_f64());
+    for by in ["direction,channel", "month", ""] {
+        let query = StatsQuery { by: Some(by.into()), from: Some("2022-01-01".into()), to: Some("2022-12-31".into()), ..Default::default() };
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let started = Instant::now();
+            let response = reporting::stats(&conn, &settings, &query).await.expect("stats");
+            times.push(started.elapsed());
+            assert_eq!(response.overall.n, n);
+        }
+        times.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!("{backend}: stats --by {:<18} median {:>8.1} ms  (min {:.1}, max {:.1})", if by.is_empty() { "(none)" } else { by }, ms(times[2]), ms(times[0]), ms(times[4]));
+    }
+}
+
+/// N pseudo-random responses: scores skewed high as in a real 311 survey, 48 strata, weights 1–7.
+async fn fill(conn: &DatabaseConnection, backend: &str, n: u64) {
+    let score = |r: &str| {
+        format!(
+            "CASE WHEN {r} < 38 THEN 10 WHEN {r} < 60 THEN 9 WHEN {r} < 75 THEN 8 WHEN {r} < 84 THEN 7 WHEN {r} < 90 THEN 6 \
+             WHEN {r} < 94 THEN 5 ELSE {r} % 5 END"
+        )
+    };
+    let sql = if backend == "sqlite" {
+        format!(
+            "WITH RECURSIVE seq(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM seq WHERE x < {n}) \
+             INSERT INTO responses (overall_score, follow_up_requested, completion, source, submitted_at, direction_id, channel_id, stratum, weight, created_at) \
+             SELECT {}, 0, 'complete', 'import', strftime('%Y-%m-%dT%H:%M:%S+00:00', '2022-01-01 05:00:00', '+' || (x * 31) % 31536000 || ' seconds'), \
+             1 + x % 8, 1 + (x / 8) % 6, 'S' || (x % 48), 1.0 + x % 7, '2022-01-01T00:00:00+00:00' FROM seq",
+            score("(abs(random()) % 100)")
+        )
+    } else {
+        format!(
+            "INSERT INTO responses (overall_score, follow_up_requested, completion, source, submitted_at, direction_id, channel_id, stratum, weight, created_at) \
+             SELECT {}, false, 'complete', 'import', timestamptz '2022-01-01 05:00:00+00' + ((x * 31) % 31536000) * interval '1 second', \
+             1 + x % 8, 1 + (x / 8) % 6, 'S' || (x % 48), 1.0 + x % 7, now() FROM (SELECT x, floor(random() * 100)::int AS r FROM generate_series(1, {n}) x) g",
+            score("r")
+        )
+    };
+    conn.execute_unprepared(&sql).await.expect("generate responses");
+    if backend == "postgres" {
+        conn.execute_unprepared("ANALYZE responses").await.ok();
+    }
+}
