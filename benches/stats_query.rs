@@ -20,7 +20,8 @@ fn main() {
         let dir = tempfile::tempdir().expect("temp dir");
         let sqlite = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
         bench("sqlite", &sqlite, n).await;
-        let admin_url = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let admin_url =
+            std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
         let name = format!("satisfaction_bench_stats_{}", std::process::id());
         let admin = Database::connect(admin_url.as_str()).await.expect("PostgreSQL for the benchmark");
         admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create database");
@@ -42,7 +43,12 @@ async fn bench(backend: &str, url: &str, n: u64) {
     fill(&conn, backend, n).await;
     println!("{backend}: {n} responses generated in {:.1} s", started.elapsed().as_secs_f64());
     for by in ["direction,channel", "month", ""] {
-        let query = StatsQuery { by: Some(by.into()), from: Some("2022-01-01".into()), to: Some("2022-12-31".into()), ..Default::default() };
+        let query = StatsQuery {
+            by: Some(by.into()),
+            from: Some("2022-01-01".into()),
+            to: Some("2022-12-31".into()),
+            ..Default::default()
+        };
         let mut times = Vec::new();
         for _ in 0..5 {
             let started = Instant::now();
@@ -52,7 +58,13 @@ async fn bench(backend: &str, url: &str, n: u64) {
         }
         times.sort();
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        println!("{backend}: stats --by {:<18} median {:>8.1} ms  (min {:.1}, max {:.1})", if by.is_empty() { "(none)" } else { by }, ms(times[2]), ms(times[0]), ms(times[4]));
+        println!(
+            "{backend}: stats --by {:<18} median {:>8.1} ms  (min {:.1}, max {:.1})",
+            if by.is_empty() { "(none)" } else { by },
+            ms(times[2]),
+            ms(times[0]),
+            ms(times[4])
+        );
     }
 }
 

@@ -257,3 +257,54 @@ async fn drivers_are_summarised_with_their_correlation(backend: Backend) {
 }
 
 on_both_databases!(periods_and_groups_are_compared, drivers_are_summarised_with_their_correlation);
+
+/// `import responses` then the API give exactly what the pure functions give on the same rows.
+async fn the_api_equals_the_pure_functions_on_the_imported_rows(backend: Backend) {
+    use satisfaction::stats::{Cell, GroupBy, Options, estimate};
+    use std::collections::BTreeMap;
+    let (app, key) = imported(backend).await;
+    let mut cells: BTreeMap<(String, String, String, u8), Cell> = BTreeMap::new();
+    for line in include_str!("../reference/survey_reference.csv").lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let (score, weight): (u8, f64) = (f[4].parse().unwrap(), f[5].parse().unwrap());
+        let cell = cells.entry((f[0].into(), f[1].into(), f[3].into(), score)).or_insert_with(|| Cell {
+            direction: f[0].into(),
+            channel: f[1].into(),
+            month: String::new(),
+            stratum: f[3].into(),
+            score,
+            count: 0,
+            sum_w: 0.0,
+            sum_w2: 0.0,
+        });
+        cell.count += 1;
+        cell.sum_w += weight;
+        cell.sum_w2 += weight * weight;
+    }
+    let cells: Vec<Cell> = cells.into_values().collect();
+    let from_db = satisfaction::db::repo::cells::cells(
+        &app.db,
+        None,
+        None,
+        &[],
+        satisfaction::db::repo::cells::ScoreColumn::Overall,
+    )
+    .await
+    .unwrap();
+    assert_eq!(from_db, cells, "the database hands over exactly these cells");
+    for (by, weighted) in [(GroupBy::Channel, true), (GroupBy::DirectionChannel, false), (GroupBy::None, true)] {
+        let options = Options { by, weighted, confidence: 0.9, min_n: 3, direction: None, channel: None };
+        let expected = serde_json::to_value(estimate(&cells, &options)).unwrap();
+        let by_param = match by {
+            GroupBy::Channel => "&by=channel",
+            GroupBy::DirectionChannel => "&by=direction,channel",
+            _ => "",
+        };
+        let (_, api) =
+            app.get_json(&key, &format!("/api/v1/stats?confidence=0.9&min_n=3&weighted={weighted}{by_param}")).await;
+        assert_eq!(api["overall"], expected["overall"], "{by:?}");
+        assert_eq!(api["groups"], expected["groups"], "{by:?}");
+    }
+}
+
+on_both_databases!(the_api_equals_the_pure_functions_on_the_imported_rows);
