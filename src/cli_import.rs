@@ -27,43 +27,11 @@ pub async fn run(
     match command {
         ImportCommand::Requests(args) => {
             let mut ingestor = Ingestor::new(db, hasher, policy).await?;
-            let report_path = args.report.clone().unwrap_or_else(|| file_import::default_report_path(&args.file));
-            let started = Instant::now();
-            let bar = progress_bar();
-            let report = file_import::import_requests(
-                db,
-                &mut ingestor,
-                &args.file,
-                &report_path,
-                &mut |done, total, summary| {
-                    bar.set_length(total);
-                    bar.set_position(done);
-                    bar.set_message(format!("{} rows", summary.total()));
-                },
-            )
-            .await;
-            bar.finish_and_clear();
-            finish(&args, report.with_context(|| format!("import of {} stopped", args.file.display()))?, started)
+            import_file(db, &mut ingestor, &file_import::REQUESTS, &args).await
         }
         ImportCommand::Responses(args) => {
             let mut importer = ResponseImporter::new(db, settings.time_zone, policy).await?;
-            let report_path = args.report.clone().unwrap_or_else(|| file_import::default_report_path(&args.file));
-            let started = Instant::now();
-            let bar = progress_bar();
-            let report = file_import::import_responses(
-                db,
-                &mut importer,
-                &args.file,
-                &report_path,
-                &mut |done, total, summary| {
-                    bar.set_length(total);
-                    bar.set_position(done);
-                    bar.set_message(format!("{} rows", summary.total()));
-                },
-            )
-            .await;
-            bar.finish_and_clear();
-            finish(&args, report.with_context(|| format!("import of {} stopped", args.file.display()))?, started)
+            import_file(db, &mut importer, &file_import::RESPONSES, &args).await
         }
         ImportCommand::Open311 { now } => {
             let now = match now {
@@ -111,6 +79,26 @@ pub async fn run(
             Ok(if still > 0 { CommandOutcome::SomeRejected } else { CommandOutcome::Success })
         }
     }
+}
+
+/// One file through `sink`, with a progress bar on a terminal and a summary at the end.
+async fn import_file<S: file_import::ChunkSink>(
+    db: &DatabaseConnection,
+    sink: &mut S,
+    spec: &file_import::FileSpec,
+    args: &FileImport,
+) -> anyhow::Result<CommandOutcome> {
+    let report_path = args.report.clone().unwrap_or_else(|| file_import::default_report_path(&args.file));
+    let started = Instant::now();
+    let bar = progress_bar();
+    let report = file_import::import_file(db, sink, spec, &args.file, &report_path, &mut |done, total, summary| {
+        bar.set_length(total);
+        bar.set_position(done);
+        bar.set_message(format!("{} rows", summary.total()));
+    })
+    .await;
+    bar.finish_and_clear();
+    finish(args, report.with_context(|| format!("import of {} stopped", args.file.display()))?, started)
 }
 
 fn progress_bar() -> ProgressBar {

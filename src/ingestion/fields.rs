@@ -98,18 +98,7 @@ pub fn parse_request(item: &RawItem) -> Result<ValidRequest, Vec<FieldError>> {
     let service_code = optional_text(item, "service_code", MAX_SERVICE_CODE, &mut errors);
     let service_name = optional_text(item, "service_name", MAX_SERVICE_NAME, &mut errors);
     let direction_code = required_text(item, "agency_responsible", MAX_CODE, &mut errors);
-    let channel_code = required_text(item, "channel", MAX_CODE, &mut errors).and_then(|raw| {
-        let lowered = raw.to_ascii_lowercase();
-        if CHANNELS.contains(&lowered.as_str()) {
-            Some(lowered)
-        } else {
-            errors.push(FieldError::new(
-                "channel",
-                format!("unknown channel {raw:?}; expected one of {}", CHANNELS.join(", ")),
-            ));
-            None
-        }
-    });
+    let channel_code = channel(item, &mut errors);
     let requested_at = optional_datetime(item, "requested_datetime", &mut errors);
     let updated_at = optional_datetime(item, "updated_datetime", &mut errors);
     let closed_at = optional_datetime(item, "closed_datetime", &mut errors);
@@ -173,7 +162,24 @@ pub fn parse_request(item: &RawItem) -> Result<ValidRequest, Vec<FieldError>> {
     }
 }
 
-fn describe(value: &Value) -> &'static str {
+/// The required `channel` field, one of `CHANNELS` (any case).
+pub(crate) fn channel(item: &RawItem, errors: &mut Vec<FieldError>) -> Option<String> {
+    required_text(item, "channel", MAX_CODE, errors).and_then(|raw| {
+        let lowered = raw.to_ascii_lowercase();
+        if CHANNELS.contains(&lowered.as_str()) {
+            Some(lowered)
+        } else {
+            errors.push(FieldError::new(
+                "channel",
+                format!("unknown channel {raw:?}; expected one of {}", CHANNELS.join(", ")),
+            ));
+            None
+        }
+    })
+}
+
+/// "a number", "an object"...: a JSON value's kind, for error messages.
+pub fn describe(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -33,56 +33,66 @@ pub fn default_report_path(input: &Path) -> PathBuf {
     input.with_file_name(format!("{stem}.rejected.csv"))
 }
 
-pub const REQUEST_COLUMNS: [&str; 1] = ["service_request_id"];
-
-/// Called after each chunk with (bytes read, total bytes).
-pub type Progress<'a> = &'a mut dyn FnMut(u64, u64, &Summary);
-
-pub async fn import_requests<C>(
-    db: &C,
-    ingestor: &mut Ingestor,
-    path: &Path,
-    report_path: &Path,
-    progress: Progress<'_>,
-) -> Result<FileImportReport, ImportError>
-where
-    C: ConnectionTrait + TransactionTrait,
-{
-    let mut rows = CsvRows::open(path, &REQUEST_COLUMNS)?;
-    let mut rejects = Rejects::new(report_path, "service_request_id");
-    let mut summary = Summary::default();
-    let mut index = 0usize;
-    loop {
-        let mut chunk = Vec::with_capacity(CHUNK);
-        while chunk.len() < CHUNK {
-            let Some(row) = rows.next_row()? else { break };
-            chunk.push(SourcedItem { index, line: Some(row.line), raw: row.item, structural_errors: row.errors });
-            index += 1;
-        }
-        if chunk.is_empty() {
-            break;
-        }
-        let results = ingestor.ingest(db, Source::Csv, chunk).await?;
-        rejects.record(&results, &mut summary)?;
-        progress(rows.position(), rows.size, &summary);
-    }
-    Ok(FileImportReport { summary, rejects_path: rejects.finish()? })
+/// What a kind of file needs: its required columns and the column identifying a row.
+pub struct FileSpec {
+    pub required: &'static [&'static str],
+    pub id_column: &'static str,
 }
 
-pub const RESPONSE_COLUMNS: [&str; 5] = ["response_id", "agency_responsible", "channel", "score", "submitted_at"];
+pub const REQUESTS: FileSpec = FileSpec { required: &["service_request_id"], id_column: "service_request_id" };
+pub const RESPONSES: FileSpec = FileSpec {
+    required: &["response_id", "agency_responsible", "channel", "score", "submitted_at"],
+    id_column: "response_id",
+};
 
-pub async fn import_responses<C>(
+/// Called after each chunk with (bytes read, total bytes, running summary).
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64, &Summary);
+
+/// Where the rows of a file go, a chunk at a time.
+#[allow(async_fn_in_trait)]
+pub trait ChunkSink {
+    async fn take<C: ConnectionTrait + TransactionTrait>(
+        &mut self,
+        db: &C,
+        chunk: Vec<SourcedItem>,
+    ) -> Result<Vec<ItemResult>, DbErr>;
+}
+
+impl ChunkSink for Ingestor {
+    async fn take<C: ConnectionTrait + TransactionTrait>(
+        &mut self,
+        db: &C,
+        chunk: Vec<SourcedItem>,
+    ) -> Result<Vec<ItemResult>, DbErr> {
+        self.ingest(db, Source::Csv, chunk).await
+    }
+}
+
+impl ChunkSink for ResponseImporter {
+    async fn take<C: ConnectionTrait + TransactionTrait>(
+        &mut self,
+        db: &C,
+        chunk: Vec<SourcedItem>,
+    ) -> Result<Vec<ItemResult>, DbErr> {
+        self.ingest(db, chunk).await
+    }
+}
+
+/// Stream `path` into `sink` in chunks; rejected rows go to `report_path`.
+pub async fn import_file<C, S>(
     db: &C,
-    importer: &mut ResponseImporter,
+    sink: &mut S,
+    spec: &FileSpec,
     path: &Path,
     report_path: &Path,
     progress: Progress<'_>,
 ) -> Result<FileImportReport, ImportError>
 where
     C: ConnectionTrait + TransactionTrait,
+    S: ChunkSink,
 {
-    let mut rows = CsvRows::open(path, &RESPONSE_COLUMNS)?;
-    let mut rejects = Rejects::new(report_path, "response_id");
+    let mut rows = CsvRows::open(path, spec.required)?;
+    let mut rejects = Rejects::new(report_path, spec.id_column);
     let mut summary = Summary::default();
     let mut index = 0usize;
     loop {
@@ -95,7 +105,7 @@ where
         if chunk.is_empty() {
             break;
         }
-        let results = importer.ingest(db, chunk).await?;
+        let results = sink.take(db, chunk).await?;
         rejects.record(&results, &mut summary)?;
         progress(rows.position(), rows.size, &summary);
     }

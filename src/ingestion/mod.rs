@@ -6,6 +6,7 @@ pub mod csv_file;
 pub mod fields;
 pub mod file_import;
 pub mod open311;
+pub mod reference;
 pub mod replay;
 pub mod responses;
 pub mod service;

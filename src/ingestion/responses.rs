@@ -13,10 +13,11 @@ use sea_orm::{
     TransactionSession, TransactionTrait,
 };
 
-use super::fields::{CHANNELS, FieldError, RawItem, parse_rfc3339, required_text, text};
+use super::fields::{FieldError, RawItem, parse_rfc3339, required_text, text};
+use super::reference::{ReferenceData, keep_rejected};
 use super::service::{ItemResult, Outcome, SourcedItem};
 use crate::config::UnknownDirections;
-use crate::db::{entities::response, repo};
+use crate::db::entities::response;
 
 pub const DRIVERS: [&str; 5] = ["timeliness", "courtesy", "competence", "clarity", "fairness"];
 const MAX_COMMENT: usize = 2000;
@@ -99,18 +100,7 @@ pub fn parse_response(item: &RawItem, zone: Tz) -> Result<ValidResponse, Vec<Fie
     let mut errors = Vec::new();
     let external_id = required_text(item, "response_id", 128, &mut errors);
     let direction_code = required_text(item, "agency_responsible", 64, &mut errors);
-    let channel_code = required_text(item, "channel", 64, &mut errors).and_then(|raw| {
-        let lowered = raw.to_ascii_lowercase();
-        if CHANNELS.contains(&lowered.as_str()) {
-            Some(lowered)
-        } else {
-            errors.push(FieldError::new(
-                "channel",
-                format!("unknown channel {raw:?}; expected one of {}", CHANNELS.join(", ")),
-            ));
-            None
-        }
-    });
+    let channel_code = super::fields::channel(item, &mut errors);
     let stratum = text(item, "stratum", 160, &mut errors);
     let weight = if text(item, "weight", 64, &mut Vec::new()).is_some()
         || matches!(item.get("weight"), Some(serde_json::Value::Number(_)))
@@ -178,9 +168,7 @@ pub fn parse_response(item: &RawItem, zone: Tz) -> Result<ValidResponse, Vec<Fie
 /// Writes validated historical responses; mirrors `service::Ingestor` for requests.
 pub struct ResponseImporter {
     zone: Tz,
-    unknown_directions: UnknownDirections,
-    channels: HashMap<String, i64>,
-    directions: HashMap<String, i64>,
+    reference: ReferenceData,
     keep_rejects: bool,
 }
 
@@ -192,9 +180,8 @@ impl ResponseImporter {
         zone: Tz,
         unknown_directions: UnknownDirections,
     ) -> Result<ResponseImporter, DbErr> {
-        let channels = repo::directions::list_channels(db).await?.into_iter().map(|c| (c.code, c.id)).collect();
-        let directions = repo::directions::list(db).await?.into_iter().map(|d| (d.code, d.id)).collect();
-        Ok(ResponseImporter { zone, unknown_directions, channels, directions, keep_rejects: true })
+        let reference = ReferenceData::load(db, unknown_directions).await?;
+        Ok(ResponseImporter { zone, reference, keep_rejects: true })
     }
 
     /// For replays: a rejected item is reported but not stored again.
@@ -215,22 +202,13 @@ impl ResponseImporter {
             Ok(valid) => valid,
             Err(reasons) => return Ok(Err(reasons)),
         };
-        let Some(&channel_id) = self.channels.get(&valid.channel_code) else {
-            return Ok(Err(vec![FieldError::new("channel", "channel is not configured")]));
+        let channel_id = match self.reference.channel_id(&valid.channel_code) {
+            Ok(id) => id,
+            Err(reason) => return Ok(Err(vec![reason])),
         };
-        let direction_id = match (self.directions.get(&valid.direction_code), self.unknown_directions) {
-            (Some(&id), _) => id,
-            (None, UnknownDirections::Register) => {
-                let id = repo::directions::ensure(db, &valid.direction_code).await?;
-                self.directions.insert(valid.direction_code.clone(), id);
-                id
-            }
-            (None, UnknownDirections::Reject) => {
-                return Ok(Err(vec![FieldError::new(
-                    "agency_responsible",
-                    format!("unknown direction code {:?}", valid.direction_code),
-                )]));
-            }
+        let direction_id = match self.reference.direction_id(db, &valid.direction_code).await? {
+            Ok(id) => id,
+            Err(reason) => return Ok(Err(vec![reason])),
         };
         let stratum =
             valid.stratum.clone().unwrap_or_else(|| format!("{}:{}", valid.direction_code, valid.channel_code));
@@ -292,19 +270,9 @@ impl ResponseImporter {
             match prepared {
                 Err(reasons) if !self.keep_rejects => result.reasons = reasons,
                 Err(reasons) => {
-                    let stored = repo::ingestion_errors::insert(
-                        &txn,
-                        repo::ingestion_errors::NewIngestionError {
-                            source: SOURCE.into(),
-                            crm_id: result.service_request_id.clone(),
-                            line_number: item.line.map(|l| l as i64),
-                            raw_payload: serde_json::Value::Object(item.raw.clone()).to_string(),
-                            reasons: serde_json::to_value(&reasons).unwrap_or_default(),
-                        },
-                    )
-                    .await?;
+                    let kept = keep_rejected(&txn, SOURCE, result.service_request_id.clone(), item, &reasons).await?;
                     result.reasons = reasons;
-                    result.ingestion_error_id = Some(stored.id);
+                    result.ingestion_error_id = Some(kept);
                 }
                 Ok(model) => {
                     let key = model.external_id.clone().unwrap_or_default();

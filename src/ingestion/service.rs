@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::contact::ContactHasher;
 use super::fields::{FieldError, RawItem, ValidRequest, parse_request};
+use super::reference::{ReferenceData, keep_rejected};
 use crate::config::UnknownDirections;
 use crate::db::{self, entities::service_request, repo};
 
@@ -110,9 +111,7 @@ impl SourcedItem {
 /// directions, and caches of the reference tables (long imports look codes up once).
 pub struct Ingestor {
     hasher: ContactHasher,
-    unknown_directions: UnknownDirections,
-    channels: HashMap<String, i64>,
-    directions: HashMap<String, i64>,
+    reference: ReferenceData,
     /// Keep rejected items in `ingestion_errors` (off when replaying rows already kept there).
     keep_rejects: bool,
 }
@@ -126,9 +125,8 @@ impl Ingestor {
         hasher: ContactHasher,
         unknown_directions: UnknownDirections,
     ) -> Result<Ingestor, DbErr> {
-        let channels = repo::directions::list_channels(db).await?.into_iter().map(|c| (c.code, c.id)).collect();
-        let directions = repo::directions::list(db).await?.into_iter().map(|d| (d.code, d.id)).collect();
-        Ok(Ingestor { hasher, unknown_directions, channels, directions, keep_rejects: true })
+        let reference = ReferenceData::load(db, unknown_directions).await?;
+        Ok(Ingestor { hasher, reference, keep_rejects: true })
     }
 
     /// For replays: a rejected item is reported but not stored again.
@@ -190,30 +188,13 @@ impl Ingestor {
             Ok(valid) => valid,
             Err(reasons) => return Ok(Err(reasons)),
         };
-        let Some(&channel_id) = self.channels.get(&valid.channel_code) else {
-            return Ok(Err(vec![FieldError::new(
-                "channel",
-                format!("channel {:?} is not configured", valid.channel_code),
-            )]));
+        let channel_id = match self.reference.channel_id(&valid.channel_code) {
+            Ok(id) => id,
+            Err(reason) => return Ok(Err(vec![reason])),
         };
-        let direction_id = match self.directions.get(&valid.direction_code) {
-            Some(&id) => id,
-            None => match self.unknown_directions {
-                UnknownDirections::Register => {
-                    let id = repo::directions::ensure(db, &valid.direction_code).await?;
-                    self.directions.insert(valid.direction_code.clone(), id);
-                    id
-                }
-                UnknownDirections::Reject => {
-                    return Ok(Err(vec![FieldError::new(
-                        "agency_responsible",
-                        format!(
-                            "unknown direction code {:?}; register it (satisfaction direction add) then replay",
-                            valid.direction_code
-                        ),
-                    )]));
-                }
-            },
+        let direction_id = match self.reference.direction_id(db, &valid.direction_code).await? {
+            Ok(id) => id,
+            Err(reason) => return Ok(Err(vec![reason])),
         };
         Ok(Ok(self.to_model(valid, direction_id, channel_id, source)))
     }
@@ -281,19 +262,10 @@ impl Ingestor {
             match prepared {
                 Err(reasons) if !self.keep_rejects => result.reasons = reasons.clone(),
                 Err(reasons) => {
-                    let stored = repo::ingestion_errors::insert(
-                        &txn,
-                        repo::ingestion_errors::NewIngestionError {
-                            source: source.as_str().to_owned(),
-                            crm_id: result.service_request_id.clone(),
-                            line_number: item.line.map(|l| l as i64),
-                            raw_payload: serde_json::Value::Object(item.raw.clone()).to_string(),
-                            reasons: serde_json::to_value(reasons).unwrap_or_default(),
-                        },
-                    )
-                    .await?;
+                    let kept =
+                        keep_rejected(&txn, source.as_str(), result.service_request_id.clone(), item, reasons).await?;
                     result.reasons = reasons.clone();
-                    result.ingestion_error_id = Some(stored.id);
+                    result.ingestion_error_id = Some(kept);
                 }
                 Ok(model) => {
                     if let Some(&position) = pending.get(&model.crm_id) {

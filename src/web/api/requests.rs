@@ -100,7 +100,10 @@ async fn parse_body(db: &DatabaseConnection, text: &str, max_items: usize) -> Re
             return Err(AppError::Client {
                 status: Status::BadRequest,
                 code: "bad_shape",
-                message: format!("expected a request object or an array of them, got {}", json_kind(&other)),
+                message: format!(
+                    "expected a request object or an array of them, got {}",
+                    crate::ingestion::fields::describe(&other)
+                ),
             });
         }
     };
@@ -122,22 +125,11 @@ async fn parse_body(db: &DatabaseConnection, text: &str, max_items: usize) -> Re
                 raw: serde_json::Map::from_iter([("value".to_owned(), other.clone())]),
                 structural_errors: vec![FieldError::item(format!(
                     "expected a request object, got {}",
-                    json_kind(&other)
+                    crate::ingestion::fields::describe(&other)
                 ))],
             },
         })
         .collect())
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 pub fn routes() -> Vec<rocket::Route> {
