@@ -1,5 +1,8 @@
-//! The page language: `?lang=` (remembered in a cookie), then the cookie, then the browser's
-//! `Accept-Language`, then French.
+//! The page language: `?lang=` (remembered in a cookie), then the cookie, then French.
+//!
+//! The browser's `Accept-Language` is deliberately not followed: in Québec many French-speaking
+//! citizens use a browser installed in English, and French is the language of the City's
+//! services by default (Charter of the French Language). English is one click away.
 
 use rocket::{
     Request,
@@ -16,10 +19,7 @@ pub fn request_locale(request: &Request<'_>) -> Locale {
     if let Some(locale) = request.query_value::<&str>("lang").and_then(|v| v.ok()).and_then(Locale::parse) {
         return locale;
     }
-    if let Some(locale) = request.cookies().get(LANG_COOKIE).and_then(|c| Locale::parse(c.value())) {
-        return locale;
-    }
-    request.headers().get_one("Accept-Language").and_then(Locale::from_accept_language).unwrap_or_default()
+    request.cookies().get(LANG_COOKIE).and_then(|c| Locale::parse(c.value())).unwrap_or_default()
 }
 
 #[rocket::async_trait]

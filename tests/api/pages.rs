@@ -38,7 +38,7 @@ async fn pages_are_french_first_with_a_switch_to_english(backend: Backend) {
     assert!(french.contains(r#"<html lang="fr-CA">"#));
 }
 
-async fn accept_language_is_honoured_without_a_cookie(backend: Backend) {
+async fn french_is_the_default_whatever_the_browser_language(backend: Backend) {
     let app = spawn_app(backend).await;
     let english = app
         .client
@@ -49,7 +49,7 @@ async fn accept_language_is_honoured_without_a_cookie(backend: Backend) {
         .into_string()
         .await
         .unwrap();
-    assert!(english.contains(r#"<html lang="en-CA">"#));
+    assert!(english.contains(r#"<html lang="fr-CA">"#), "an English browser still gets French first");
     let german = app
         .client
         .get("/")
@@ -92,7 +92,7 @@ async fn static_assets_are_served(backend: Backend) {
 on_both_databases!(
     every_response_carries_security_headers,
     pages_are_french_first_with_a_switch_to_english,
-    accept_language_is_honoured_without_a_cookie,
+    french_is_the_default_whatever_the_browser_language,
     unknown_pages_get_a_polite_page_or_json,
     static_assets_are_served,
 );
