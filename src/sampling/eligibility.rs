@@ -6,17 +6,50 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-/// A request in the run's window that no earlier run decided.
+/// A contact hash in 32 bytes rather than 64 hex characters: a run holds one per candidate.
+pub type ContactKey = [u8; 32];
+
+/// The hex contact hash as bytes (anything else is hashed, so distinct strings stay distinct).
+pub fn contact_key(hash: &str) -> ContactKey {
+    let mut key = [0u8; 32];
+    if hex::decode_to_slice(hash, &mut key).is_err() {
+        use sha2::{Digest, Sha256};
+        key.copy_from_slice(&Sha256::digest(hash.as_bytes()));
+    }
+    key
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Closed,
+    CancelledOrDuplicate,
+    /// Open again (reopened) or anything else.
+    Other,
+}
+
+impl Status {
+    pub fn of(status: &str) -> Status {
+        match status {
+            "closed" => Status::Closed,
+            "cancelled" | "duplicate" => Status::CancelledOrDuplicate,
+            _ => Status::Other,
+        }
+    }
+}
+
+/// A request in the run's window that no earlier run decided. Kept small: a run over a
+/// million requests holds a million of these.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
     pub id: i64,
     pub direction_id: i64,
     pub channel_id: i64,
-    pub status: String,
-    pub service_code: Option<String>,
+    pub status: Status,
+    /// Its service code is on the exclusion list.
+    pub excluded_service: bool,
     pub has_email: bool,
     pub has_phone: bool,
-    pub contact_hash: Option<String>,
+    pub contact: Option<ContactKey>,
     pub closed_at: DateTime<Utc>,
 }
 
@@ -55,24 +88,23 @@ impl Exclusion {
 }
 
 pub struct Rules<'a> {
-    pub excluded_service_codes: &'a HashSet<String>,
     pub sms_enabled: bool,
-    /// Contact hashes that opted out.
-    pub opted_out: &'a HashSet<String>,
-    /// Contact hashes invited within the quarantine period.
-    pub quarantined: &'a HashSet<String>,
+    /// Contacts that opted out.
+    pub opted_out: &'a HashSet<ContactKey>,
+    /// Contacts invited within the quarantine period.
+    pub quarantined: &'a HashSet<ContactKey>,
 }
 
 /// For each candidate (same order): `Ok(())` if eligible, or the first rule that excludes it.
 pub fn classify(candidates: &[Candidate], rules: &Rules<'_>) -> Vec<Result<(), Exclusion>> {
     let mut verdicts: Vec<Result<(), Exclusion>> = candidates.iter().map(|c| individual(c, rules)).collect();
     // At most one per contact: keep the most recently closed (then the highest id).
-    let mut chosen: HashMap<&str, usize> = HashMap::new();
+    let mut chosen: HashMap<&ContactKey, usize> = HashMap::new();
     for (index, candidate) in candidates.iter().enumerate() {
         if verdicts[index].is_err() {
             continue;
         }
-        let Some(hash) = candidate.contact_hash.as_deref() else { continue };
+        let Some(hash) = candidate.contact.as_ref() else { continue };
         match chosen.get(hash) {
             None => {
                 chosen.insert(hash, index);
@@ -92,16 +124,16 @@ pub fn classify(candidates: &[Candidate], rules: &Rules<'_>) -> Vec<Result<(), E
 }
 
 fn individual(candidate: &Candidate, rules: &Rules<'_>) -> Result<(), Exclusion> {
-    match candidate.status.as_str() {
-        "closed" => {}
-        "cancelled" | "duplicate" => return Err(Exclusion::CancelledOrDuplicate),
-        _ => return Err(Exclusion::NotClosed),
+    match candidate.status {
+        Status::Closed => {}
+        Status::CancelledOrDuplicate => return Err(Exclusion::CancelledOrDuplicate),
+        Status::Other => return Err(Exclusion::NotClosed),
     }
-    if candidate.service_code.as_ref().is_some_and(|code| rules.excluded_service_codes.contains(code)) {
+    if candidate.excluded_service {
         return Err(Exclusion::ExcludedService);
     }
     let usable = candidate.has_email || (rules.sms_enabled && candidate.has_phone);
-    let Some(hash) = candidate.contact_hash.as_deref().filter(|_| usable) else {
+    let Some(hash) = candidate.contact.as_ref().filter(|_| usable) else {
         return Err(Exclusion::NoContact);
     };
     if rules.opted_out.contains(hash) {
@@ -122,38 +154,29 @@ mod tests {
             id,
             direction_id: 1,
             channel_id: 1,
-            status: "closed".into(),
-            service_code: Some("NP".into()),
+            status: Status::Closed,
+            excluded_service: false,
             has_email: contact.is_some(),
             has_phone: false,
-            contact_hash: contact.map(str::to_owned),
+            contact: contact.map(contact_key),
             closed_at: DateTime::from_timestamp(1_700_000_000 + id, 0).unwrap(),
         }
     }
 
     fn verdicts(candidates: &[Candidate], sms: bool) -> Vec<Result<(), Exclusion>> {
-        let excluded: HashSet<String> = ["SENSIBLE".to_owned()].into();
-        let opted: HashSet<String> = ["opted".to_owned()].into();
-        let quarantined: HashSet<String> = ["recent".to_owned()].into();
-        classify(
-            candidates,
-            &Rules {
-                excluded_service_codes: &excluded,
-                sms_enabled: sms,
-                opted_out: &opted,
-                quarantined: &quarantined,
-            },
-        )
+        let opted: HashSet<ContactKey> = [contact_key("opted")].into();
+        let quarantined: HashSet<ContactKey> = [contact_key("recent")].into();
+        classify(candidates, &Rules { sms_enabled: sms, opted_out: &opted, quarantined: &quarantined })
     }
 
     #[test]
     fn each_rule_excludes_with_its_reason() {
         let mut cancelled = candidate(1, Some("a"));
-        cancelled.status = "cancelled".into();
+        cancelled.status = Status::of("cancelled");
         let mut reopened = candidate(2, Some("b"));
-        reopened.status = "open".into();
+        reopened.status = Status::of("open");
         let mut sensitive = candidate(3, Some("c"));
-        sensitive.service_code = Some("SENSIBLE".into());
+        sensitive.excluded_service = true;
         let nobody = candidate(4, None);
         let opted = candidate(5, Some("opted"));
         let recent = candidate(6, Some("recent"));

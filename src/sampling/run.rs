@@ -82,8 +82,8 @@ where
 
 struct Draw {
     candidate: Candidate,
-    stratum: String,
-    rate: f64,
+    /// Index into the run's strata.
+    stratum: u32,
     /// Eligible and drawn (`Ok(true)`), eligible and not drawn, or excluded.
     verdict: Result<bool, Exclusion>,
 }
@@ -110,53 +110,54 @@ where
         repo::directions::list(db).await?.into_iter().map(|d| (d.id, d.code)).collect();
     let channels: HashMap<i64, String> =
         repo::directions::list_channels(db).await?.into_iter().map(|c| (c.id, c.code)).collect();
+    let excluded_codes: HashSet<String> = config.excluded_service_codes.iter().cloned().collect();
+    let clock = std::time::Instant::now();
     let mut candidates = Vec::new();
-    let mut after = 0;
+    let mut after = None;
     loop {
-        let page = repo::sampling::candidates_page(db, window.0, window.1, after, PAGE).await?;
+        let page = repo::sampling::candidates_page(db, window.0, window.1, after, PAGE, &excluded_codes).await?;
         let Some(last) = page.last() else { break };
-        after = last.id;
+        after = Some(repo::sampling::PageMark { closed_at: last.closed_at, id: last.id });
         let full = page.len() as u64 == PAGE;
         candidates.extend(page);
         if !full {
             break;
         }
     }
+    let read = clock.elapsed();
     let opted_out = repo::sampling::opted_out_hashes(db).await?;
     let quarantined =
         repo::sampling::recently_invited_hashes(db, now - Duration::days(i64::from(config.quarantine_days))).await?;
-    let excluded_codes: HashSet<String> = config.excluded_service_codes.iter().cloned().collect();
-    let rules = Rules {
-        excluded_service_codes: &excluded_codes,
-        sms_enabled: config.sms_enabled,
-        opted_out: &opted_out,
-        quarantined: &quarantined,
-    };
+    let rules = Rules { sms_enabled: config.sms_enabled, opted_out: &opted_out, quarantined: &quarantined };
     let verdicts = eligibility::classify(&candidates, &rules);
     let history = if config.monthly_target.is_some() { load_history(db, settings, now).await? } else { HashMap::new() };
 
     // Rates per stratum, then the draw.
-    let mut strata: BTreeMap<String, StratumCounts> = BTreeMap::new();
+    let mut stratum_index: HashMap<(i64, i64), usize> = HashMap::new();
+    let mut counts_by_index: Vec<StratumCounts> = Vec::new();
     let mut draws = Vec::with_capacity(candidates.len());
     for (candidate, verdict) in candidates.into_iter().zip(verdicts) {
-        let direction =
-            directions.get(&candidate.direction_id).cloned().unwrap_or_else(|| candidate.direction_id.to_string());
-        let channel = channels.get(&candidate.channel_id).cloned().unwrap_or_else(|| candidate.channel_id.to_string());
-        let label = design::stratum_label(&direction, &channel);
-        let counts = strata.entry(label.clone()).or_insert_with(|| {
+        let index = *stratum_index.entry((candidate.direction_id, candidate.channel_id)).or_insert_with(|| {
+            let direction =
+                directions.get(&candidate.direction_id).cloned().unwrap_or_else(|| candidate.direction_id.to_string());
+            let channel =
+                channels.get(&candidate.channel_id).cloned().unwrap_or_else(|| candidate.channel_id.to_string());
+            let label = design::stratum_label(&direction, &channel);
             let (rate, source) = design::stratum_rate(config, &direction, &channel, history.get(&label));
-            StratumCounts {
-                stratum: label.clone(),
-                direction: direction.clone(),
-                channel: channel.clone(),
+            counts_by_index.push(StratumCounts {
+                stratum: label,
+                direction,
+                channel,
                 rate,
                 rate_source: serde_json::to_value(source)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_default(),
                 ..Default::default()
-            }
+            });
+            counts_by_index.len() - 1
         });
+        let counts = &mut counts_by_index[index];
         counts.population += 1;
         let verdict = match verdict {
             Err(reason) => {
@@ -172,9 +173,9 @@ where
                 Ok(drawn)
             }
         };
-        let rate = counts.rate;
-        draws.push(Draw { candidate, stratum: label, rate, verdict });
+        draws.push(Draw { candidate, stratum: index as u32, verdict });
     }
+    let decided_in = clock.elapsed() - read;
 
     let mut run = sampling_run::ActiveModel {
         started_at: Set(started_at),
@@ -191,7 +192,7 @@ where
     let run_id = stored.id;
     let mut sampled_request_ids = Vec::new();
     if !options.dry_run {
-        match write_invitations(db, settings, run_id, &draws, owner, &mut sampled_request_ids).await {
+        match write_invitations(db, settings, run_id, &counts_by_index, &draws, owner, &mut sampled_request_ids).await {
             Ok(()) => {}
             Err(err) => {
                 let mut failed = stored.into_active_model();
@@ -206,13 +207,23 @@ where
         sampled_request_ids = draws.iter().filter(|d| d.verdict == Ok(true)).map(|d| d.candidate.id).collect();
     }
 
+    let written_in = clock.elapsed() - read - decided_in;
+    tracing::info!(
+        run = run_id,
+        candidates = draws.len(),
+        read_ms = read.as_millis() as u64,
+        decide_ms = decided_in.as_millis() as u64,
+        write_ms = written_in.as_millis() as u64,
+        "sampling run timings"
+    );
+    let mut strata = counts_by_index;
+    strata.sort_by(|a, b| a.stratum.cmp(&b.stratum));
     let mut exclusions: BTreeMap<String, u64> = BTreeMap::new();
-    for counts in strata.values() {
+    for counts in &strata {
         for (reason, n) in &counts.excluded {
             *exclusions.entry(reason.clone()).or_default() += n;
         }
     }
-    let strata: Vec<StratumCounts> = strata.into_values().collect();
     let population = strata.iter().map(|s| s.population).sum();
     let eligible = strata.iter().map(|s| s.eligible).sum();
     let sampled = strata.iter().map(|s| s.sampled).sum();
@@ -243,6 +254,7 @@ async fn write_invitations<C>(
     db: &C,
     settings: &Settings,
     run_id: i64,
+    strata: &[StratumCounts],
     draws: &[Draw],
     owner: &str,
     sampled_request_ids: &mut Vec<i64>,
@@ -267,8 +279,8 @@ where
                     service_request_id: c.id,
                     direction_id: c.direction_id,
                     channel_id: c.channel_id,
-                    stratum: draw.stratum.clone(),
-                    inclusion_probability: draw.rate,
+                    stratum: strata[draw.stratum as usize].stratum.clone(),
+                    inclusion_probability: strata[draw.stratum as usize].rate,
                     token_hash: token.hash(),
                     survey_link: settings.public_url(&format!("/s/{}", token.as_str())),
                     locale: locales.get(&c.id).cloned().unwrap_or_else(|| "fr".into()),

@@ -12,7 +12,7 @@ use sea_orm::{
 };
 
 use crate::db::entities::{invitation, opt_out, outbox, response, sampling_run, service_request};
-use crate::sampling::eligibility::Candidate;
+use crate::sampling::eligibility::{Candidate, ContactKey, Status, contact_key};
 
 #[derive(Debug, FromQueryResult)]
 struct CandidateRow {
@@ -27,14 +27,23 @@ struct CandidateRow {
     closed_at: DateTime<Utc>,
 }
 
+/// Where a page of candidates ends: the next page starts after it.
+#[derive(Debug, Clone, Copy)]
+pub struct PageMark {
+    pub closed_at: DateTime<Utc>,
+    pub id: i64,
+}
+
 /// Requests closed in `[from, to]`, not decided by an earlier run and without an invitation,
-/// by id order, `limit` at a time after `after_id` (keyset paging keeps memory flat).
+/// `limit` at a time in (closed_at, id) order after `after`: keyset paging along the
+/// (sampling_run_id, closed_at) index, so memory stays flat and no page sorts the table.
 pub async fn candidates_page(
     db: &impl ConnectionTrait,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-    after_id: i64,
+    after: Option<PageMark>,
     limit: u64,
+    excluded_service_codes: &HashSet<String>,
 ) -> Result<Vec<Candidate>, DbErr> {
     use service_request::Column as C;
     let invited = Query::select()
@@ -45,7 +54,8 @@ pub async fn candidates_page(
                 .equals((service_request::Entity, C::Id)),
         )
         .take();
-    let query = Query::select()
+    let mut query = Query::select();
+    query
         .columns([C::Id, C::DirectionId, C::ChannelId, C::Status, C::ServiceCode, C::ContactHash, C::ClosedAt])
         .expr_as(Expr::col(C::ContactEmail).is_not_null(), "has_email")
         .expr_as(Expr::col(C::ContactPhone).is_not_null(), "has_phone")
@@ -53,11 +63,17 @@ pub async fn candidates_page(
         .and_where(Expr::col(C::SamplingRunId).is_null())
         .and_where(Expr::col(C::ClosedAt).gte(from))
         .and_where(Expr::col(C::ClosedAt).lte(to))
-        .and_where(Expr::col(C::Id).gt(after_id))
         .and_where(Expr::exists(invited).not())
+        .order_by(C::ClosedAt, Order::Asc)
         .order_by(C::Id, Order::Asc)
-        .limit(limit)
-        .take();
+        .limit(limit);
+    if let Some(mark) = after {
+        query.and_where(
+            Expr::col(C::ClosedAt)
+                .gt(mark.closed_at)
+                .or(Expr::col(C::ClosedAt).eq(mark.closed_at).and(Expr::col(C::Id).gt(mark.id))),
+        );
+    }
     let statement = db.get_database_backend().build(&query);
     let rows = CandidateRow::find_by_statement(statement).all(db).await?;
     Ok(rows
@@ -66,18 +82,18 @@ pub async fn candidates_page(
             id: r.id,
             direction_id: r.direction_id,
             channel_id: r.channel_id,
-            status: r.status,
-            service_code: r.service_code,
+            status: Status::of(&r.status),
+            excluded_service: r.service_code.is_some_and(|code| excluded_service_codes.contains(&code)),
             has_email: r.has_email,
             has_phone: r.has_phone,
-            contact_hash: r.contact_hash,
+            contact: r.contact_hash.as_deref().map(contact_key),
             closed_at: r.closed_at,
         })
         .collect())
 }
 
-pub async fn opted_out_hashes(db: &impl ConnectionTrait) -> Result<HashSet<String>, DbErr> {
-    Ok(opt_out::Entity::find().all(db).await?.into_iter().map(|o| o.contact_hash).collect())
+pub async fn opted_out_hashes(db: &impl ConnectionTrait) -> Result<HashSet<ContactKey>, DbErr> {
+    Ok(opt_out::Entity::find().all(db).await?.into_iter().map(|o| contact_key(&o.contact_hash)).collect())
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -89,7 +105,7 @@ struct HashRow {
 pub async fn recently_invited_hashes(
     db: &impl ConnectionTrait,
     since: DateTime<Utc>,
-) -> Result<HashSet<String>, DbErr> {
+) -> Result<HashSet<ContactKey>, DbErr> {
     let query = Query::select()
         .distinct()
         .column((service_request::Entity, service_request::Column::ContactHash))
@@ -103,7 +119,7 @@ pub async fn recently_invited_hashes(
         .and_where(Expr::col((service_request::Entity, service_request::Column::ContactHash)).is_not_null())
         .take();
     let statement = db.get_database_backend().build(&query);
-    Ok(HashRow::find_by_statement(statement).all(db).await?.into_iter().map(|r| r.contact_hash).collect())
+    Ok(HashRow::find_by_statement(statement).all(db).await?.into_iter().map(|r| contact_key(&r.contact_hash)).collect())
 }
 
 #[derive(Debug, FromQueryResult)]
