@@ -273,8 +273,10 @@ pub async fn write_batch(
     if !decided_ids.is_empty() {
         service_request::Entity::update_many()
             .col_expr(service_request::Column::SamplingRunId, Expr::value(run_id))
+            // By primary key only: a "sampling_run_id IS NULL" condition here makes SQLite walk
+            // the (sampling_run_id, closed_at) index over every undecided request, per batch.
+            // The run holds the sampling lease, and read these requests undecided.
             .filter(service_request::Column::Id.is_in(decided_ids.iter().copied()))
-            .filter(service_request::Column::SamplingRunId.is_null())
             .exec(db)
             .await?;
     }
