@@ -68,10 +68,11 @@ pub async fn candidates_page(
         .order_by(C::Id, Order::Asc)
         .limit(limit);
     if let Some(mark) = after {
+        // A row comparison, which both databases turn into an index range; the equivalent
+        // "a > x OR (a = x AND b > y)" makes PostgreSQL scan from the window's start every page.
         query.and_where(
-            Expr::col(C::ClosedAt)
-                .gt(mark.closed_at)
-                .or(Expr::col(C::ClosedAt).eq(mark.closed_at).and(Expr::col(C::Id).gt(mark.id))),
+            Expr::tuple([Expr::col(C::ClosedAt), Expr::col(C::Id)])
+                .gt(Expr::tuple([Expr::val(mark.closed_at), Expr::val(mark.id)])),
         );
     }
     let statement = db.get_database_backend().build(&query);
