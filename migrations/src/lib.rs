@@ -11,7 +11,6 @@ mod m20261128_000003_responses;
 mod m20261128_000004_access_and_audit;
 mod m20261128_000005_seed_reference_data;
 mod m20261128_000006_sampling_decisions;
-mod m20261128_000007_undecided_requests_index;
 
 pub struct Migrator;
 
@@ -24,7 +23,6 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_access_and_audit::Migration),
             Box::new(m20261128_000005_seed_reference_data::Migration),
             Box::new(m20261128_000006_sampling_decisions::Migration),
-            Box::new(m20261128_000007_undecided_requests_index::Migration),
         ]
     }
 }

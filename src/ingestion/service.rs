@@ -224,7 +224,6 @@ impl Ingestor {
             locale: valid.locale.as_str().to_owned(),
             source: source.as_str().to_owned(),
             personal_data_purged_at: None,
-            sampling_run_id: None,
             created_at: now,
             updated_at: now,
         }

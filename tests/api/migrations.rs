@@ -5,7 +5,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, 
 use crate::helpers::{Backend, TestDatabase, migrated_database};
 use crate::on_both_databases;
 
-pub const TABLES: [&str; 14] = [
+pub const TABLES: [&str; 15] = [
     "directions",
     "channels",
     "service_requests",
@@ -20,6 +20,7 @@ pub const TABLES: [&str; 14] = [
     "audit_log",
     "ingestion_errors",
     "job_state",
+    "sampling_decisions",
 ];
 
 async fn count_rows(db: &DatabaseConnection, table: &str) -> i64 {

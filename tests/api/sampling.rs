@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use rocket::figment::Figment;
 use satisfaction::{
     config::Settings,
-    db::entities::{channel, invitation, opt_out, outbox, response, sampling_run, service_request},
+    db::entities::{channel, invitation, opt_out, outbox, response, sampling_decision, sampling_run, service_request},
     domain::SurveyToken,
     sampling::{RunOptions, RunOutcome, RunReport, run},
 };
@@ -223,12 +223,20 @@ async fn each_eligibility_rule_is_applied_and_counted(backend: Backend) {
     );
 
     // The reopened request is not decided; every other one in the window is.
-    let decided: HashSet<String> = service_request::Entity::find()
-        .filter(service_request::Column::SamplingRunId.eq(report.run_id))
+    let decided_ids: HashSet<i64> = sampling_decision::Entity::find()
+        .filter(sampling_decision::Column::SamplingRunId.eq(report.run_id))
         .all(&world.db)
         .await
         .unwrap()
         .into_iter()
+        .map(|d| d.service_request_id)
+        .collect();
+    let decided: HashSet<String> = service_request::Entity::find()
+        .all(&world.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| decided_ids.contains(&r.id))
         .map(|r| r.crm_id)
         .collect();
     assert_eq!(decided.len(), 10);
@@ -415,14 +423,7 @@ async fn two_concurrent_runs_neither_fail_nor_duplicate(backend: Backend) {
     let distinct: HashSet<i64> = invitations.iter().map(|i| i.service_request_id).collect();
     assert_eq!(distinct.len(), invitations.len(), "no request invited twice");
     assert_eq!(invitations.len() as u64, sampled);
-    assert_eq!(
-        service_request::Entity::find()
-            .filter(service_request::Column::SamplingRunId.is_null())
-            .count(&world.db)
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(sampling_decision::Entity::find().count(&world.db).await.unwrap(), 2000, "every request decided once");
 }
 
 async fn replaying_a_seed_reproduces_the_sample(backend: Backend) {

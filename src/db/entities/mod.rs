@@ -11,6 +11,7 @@ pub mod opt_out;
 pub mod outbox;
 pub mod questionnaire;
 pub mod response;
+pub mod sampling_decision;
 pub mod sampling_run;
 pub mod service_request;
 pub mod user;

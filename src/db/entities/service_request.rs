@@ -26,8 +26,6 @@ pub struct Model {
     pub personal_data_purged_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
-    /// The sampling run that decided this request (sampled or not); NULL until then.
-    pub sampling_run_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,7 +11,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, OnConflict, Order, Query},
 };
 
-use crate::db::entities::{invitation, opt_out, outbox, response, sampling_run, service_request};
+use crate::db::entities::{invitation, opt_out, outbox, response, sampling_decision, sampling_run, service_request};
 use crate::sampling::eligibility::{Candidate, ContactKey, Status, contact_key};
 
 #[derive(Debug, FromQueryResult)]
@@ -36,7 +36,7 @@ pub struct PageMark {
 
 /// Requests closed in `[from, to]`, not decided by an earlier run and without an invitation,
 /// `limit` at a time in (closed_at, id) order after `after`: keyset paging along the
-/// (sampling_run_id, closed_at) index, so memory stays flat and no page sorts the table.
+/// (closed_at, id) index, so memory stays flat and no page sorts the table.
 pub async fn candidates_page(
     db: &impl ConnectionTrait,
     from: DateTime<Utc>,
@@ -54,13 +54,21 @@ pub async fn candidates_page(
                 .equals((service_request::Entity, C::Id)),
         )
         .take();
+    let decided = Query::select()
+        .expr(Expr::val(1))
+        .from(sampling_decision::Entity)
+        .and_where(
+            Expr::col((sampling_decision::Entity, sampling_decision::Column::ServiceRequestId))
+                .equals((service_request::Entity, C::Id)),
+        )
+        .take();
     let mut query = Query::select();
     query
         .columns([C::Id, C::DirectionId, C::ChannelId, C::Status, C::ServiceCode, C::ContactHash, C::ClosedAt])
         .expr_as(Expr::col(C::ContactEmail).is_not_null(), "has_email")
         .expr_as(Expr::col(C::ContactPhone).is_not_null(), "has_phone")
         .from(service_request::Entity)
-        .and_where(Expr::col(C::SamplingRunId).is_null())
+        .and_where(Expr::exists(decided).not())
         .and_where(Expr::col(C::ClosedAt).gte(from))
         .and_where(Expr::col(C::ClosedAt).lte(to))
         .and_where(Expr::exists(invited).not())
@@ -272,13 +280,14 @@ pub async fn write_batch(
         }
     }
     if !decided_ids.is_empty() {
-        service_request::Entity::update_many()
-            .col_expr(service_request::Column::SamplingRunId, Expr::value(run_id))
-            // By primary key only: a "sampling_run_id IS NULL" condition here makes SQLite walk
-            // the (sampling_run_id, closed_at) index over every undecided request, per batch.
-            // The run holds the sampling lease, and read these requests undecided.
-            .filter(service_request::Column::Id.is_in(decided_ids.iter().copied()))
-            .exec(db)
+        let marks = decided_ids.iter().map(|&id| sampling_decision::ActiveModel {
+            service_request_id: Set(id),
+            sampling_run_id: Set(run_id),
+            decided_at: Set(now),
+        });
+        sampling_decision::Entity::insert_many(marks)
+            .on_conflict(OnConflict::column(sampling_decision::Column::ServiceRequestId).do_nothing().to_owned())
+            .exec_without_returning(db)
             .await?;
     }
     Ok(created)
