@@ -80,7 +80,7 @@ async fn fill(conn: &DatabaseConnection, backend: &str, n: u64) {
         format!(
             "WITH RECURSIVE seq(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM seq WHERE x < {n}) \
              INSERT INTO responses (overall_score, follow_up_requested, completion, source, submitted_at, direction_id, channel_id, stratum, weight, created_at) \
-             SELECT {}, 0, 'complete', 'import', strftime('%Y-%m-%dT%H:%M:%S+00:00', '2022-01-01 05:00:00', '+' || (x * 31) % 31536000 || ' seconds'), \
+             SELECT {}, 0, 'complete', 'import', strftime('%Y-%m-%dT%H:%M:%S+00:00', '2022-01-01 05:00:00', '+' || ((x * 31) % 31536000) || ' seconds'), \
              1 + x % 8, 1 + (x / 8) % 6, 'S' || (x % 48), 1.0 + x % 7, '2022-01-01T00:00:00+00:00' FROM seq",
             score("(abs(random()) % 100)")
         )
