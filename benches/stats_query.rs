@@ -42,6 +42,12 @@ async fn bench(backend: &str, url: &str, n: u64) {
     let started = Instant::now();
     fill(&conn, backend, n).await;
     println!("{backend}: {n} responses generated in {:.1} s", started.elapsed().as_secs_f64());
+    let started = Instant::now();
+    let months = reporting::rollup::rebuild(&conn, settings.time_zone).await.expect("roll-up");
+    println!(
+        "{backend}: full recompute of the monthly roll-up ({months} months) in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
     for by in ["direction,channel", "month", ""] {
         let query = StatsQuery {
             by: Some(by.into()),

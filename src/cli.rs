@@ -41,6 +41,8 @@ pub enum Command {
     Sample(SampleArgs),
     /// The satisfaction score with confidence intervals, overall and by group.
     Stats(StatsArgs),
+    /// Recompute the monthly statistics roll-up from every response (after an upgrade, or to repair).
+    Rollup,
 }
 
 #[derive(Debug, Args)]
@@ -242,6 +244,10 @@ pub async fn run_admin_command(command: Command, figment: Figment) -> anyhow::Re
         }
         Command::Sample(args) => crate::cli_import::sample(args, &database, &settings).await?,
         Command::Stats(args) => crate::cli_stats::run(args, &database, &settings).await?,
+        Command::Rollup => {
+            let months = crate::reporting::rollup::rebuild(&database, settings.time_zone).await?;
+            println!("statistics roll-up recomputed for {months} months");
+        }
     }
     Ok(CommandOutcome::Success)
 }

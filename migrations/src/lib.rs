@@ -11,6 +11,7 @@ mod m20261128_000003_responses;
 mod m20261128_000004_access_and_audit;
 mod m20261128_000005_seed_reference_data;
 mod m20261128_000006_sampling_decisions;
+mod m20261128_000007_response_cells_monthly;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_access_and_audit::Migration),
             Box::new(m20261128_000005_seed_reference_data::Migration),
             Box::new(m20261128_000006_sampling_decisions::Migration),
+            Box::new(m20261128_000007_response_cells_monthly::Migration),
         ]
     }
 }

@@ -56,6 +56,11 @@ pub trait ChunkSink {
         db: &C,
         chunk: Vec<SourcedItem>,
     ) -> Result<Vec<ItemResult>, DbErr>;
+
+    /// After the last chunk (e.g. refresh the statistics roll-up once for the whole file).
+    async fn finish<C: ConnectionTrait + TransactionTrait>(&mut self, _db: &C) -> Result<(), DbErr> {
+        Ok(())
+    }
 }
 
 impl ChunkSink for Ingestor {
@@ -75,6 +80,10 @@ impl ChunkSink for ResponseImporter {
         chunk: Vec<SourcedItem>,
     ) -> Result<Vec<ItemResult>, DbErr> {
         self.ingest(db, chunk).await
+    }
+
+    async fn finish<C: ConnectionTrait + TransactionTrait>(&mut self, db: &C) -> Result<(), DbErr> {
+        ResponseImporter::finish(self, db).await
     }
 }
 
@@ -109,6 +118,7 @@ where
         rejects.record(&results, &mut summary)?;
         progress(rows.position(), rows.size, &summary);
     }
+    sink.finish(db).await?;
     Ok(FileImportReport { summary, rejects_path: rejects.finish()? })
 }
 

@@ -81,5 +81,6 @@ where
         repo::ingestion_errors::mark_replayed(db, row, stored).await?;
         results.push(ReplayResult { ingestion_error_id: id, outcome, reasons });
     }
+    responses.finish(db).await?;
     Ok(results)
 }

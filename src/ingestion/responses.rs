@@ -170,6 +170,9 @@ pub struct ResponseImporter {
     zone: Tz,
     reference: ReferenceData,
     keep_rejects: bool,
+    /// Months ("YYYY-MM", city time zone) whose responses changed: their roll-up is recomputed
+    /// by `finish`.
+    touched: std::collections::BTreeSet<String>,
 }
 
 pub const SOURCE: &str = "responses_csv";
@@ -181,7 +184,16 @@ impl ResponseImporter {
         unknown_directions: UnknownDirections,
     ) -> Result<ResponseImporter, DbErr> {
         let reference = ReferenceData::load(db, unknown_directions).await?;
-        Ok(ResponseImporter { zone, reference, keep_rejects: true })
+        Ok(ResponseImporter { zone, reference, keep_rejects: true, touched: Default::default() })
+    }
+
+    /// Bring the monthly roll-up up to date with what this importer stored.
+    pub async fn finish<C>(&mut self, db: &C) -> Result<(), DbErr>
+    where
+        C: ConnectionTrait + TransactionTrait,
+    {
+        let months = std::mem::take(&mut self.touched);
+        crate::reporting::rollup::refresh(db, self.zone, months).await
     }
 
     /// For replays: a rejected item is reported but not stored again.
@@ -279,6 +291,8 @@ impl ResponseImporter {
                     match existing.get(&key) {
                         Some(current) if same_response(current, &model) => result.outcome = Outcome::Unchanged,
                         Some(current) => {
+                            self.touched.insert(crate::reporting::rollup::month_of(current.submitted_at, self.zone));
+                            self.touched.insert(crate::reporting::rollup::month_of(model.submitted_at, self.zone));
                             let mut active = current.clone().into_active_model();
                             active.overall_score = Set(model.overall_score);
                             active.score_timeliness = Set(model.score_timeliness);
@@ -298,6 +312,7 @@ impl ResponseImporter {
                             result.outcome = Outcome::Updated;
                         }
                         None => {
+                            self.touched.insert(crate::reporting::rollup::month_of(model.submitted_at, self.zone));
                             let mut active = model.clone().into_active_model();
                             active.id = sea_orm::ActiveValue::NotSet;
                             let inserted = active.insert(&txn).await?;

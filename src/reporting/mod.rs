@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod period;
+pub mod rollup;
 pub mod service;
 
 pub use service::{ReportError, StatsQuery, StatsResponse, stats};

@@ -1,4 +1,4 @@
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use chrono_tz::Tz;
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::Serialize;
@@ -90,8 +90,31 @@ pub(crate) async fn validate(
     Ok(Validated { options, from, to })
 }
 
-/// Cells for a validated period, with month labels when the breakdown needs them.
+/// Whole calendar months: `from` on a 1st (or open), `to` on a month's last day (or open).
+fn whole_months(from: Option<NaiveDate>, to: Option<NaiveDate>) -> bool {
+    from.is_none_or(|d| d.day() == 1) && to.is_none_or(|d| d.succ_opt().is_some_and(|next| next.day() == 1))
+}
+
+/// Cells for a validated period, with month labels when the breakdown needs them. Periods of
+/// whole months (the usual report) come from the monthly roll-up; any other period is computed
+/// from `responses` directly. Both give the same cells.
 pub(crate) async fn period_cells(
+    db: &impl ConnectionTrait,
+    zone: Tz,
+    needs_months: bool,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    score: ScoreColumn,
+) -> Result<Vec<stats::Cell>, DbErr> {
+    if matches!(score, ScoreColumn::Overall) && whole_months(from, to) {
+        let label = |d: NaiveDate| format!("{:04}-{:02}", d.year(), d.month());
+        return repo::cells::rollup_cells(db, from.map(label).as_deref(), to.map(label).as_deref(), needs_months).await;
+    }
+    direct_cells(db, zone, needs_months, from, to, score).await
+}
+
+/// Cells computed from `responses` (any period, any score column).
+pub(crate) async fn direct_cells(
     db: &impl ConnectionTrait,
     zone: Tz,
     needs_months: bool,

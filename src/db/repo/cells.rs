@@ -263,3 +263,103 @@ pub async fn response_counts(
         .map(|r| (r.stratum, r.sent as u64, r.complete as u64, r.partial as u64))
         .collect())
 }
+
+/// Recompute the roll-up rows of one month (`[start, end)` in UTC) from `responses`.
+pub async fn refresh_month<C>(db: &C, label: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<(), DbErr>
+where
+    C: ConnectionTrait + sea_orm::TransactionTrait,
+{
+    use response::Column as R;
+    use sea_orm::TransactionSession;
+    let table = Alias::new("response_cells_monthly");
+    let weight = || Expr::col(R::Weight);
+    let delete = Query::delete().from_table(table.clone()).and_where(Expr::col(Alias::new("month")).eq(label)).take();
+    let select = Query::select()
+        .expr(Expr::val(label))
+        .columns([R::DirectionId, R::ChannelId, R::Stratum, R::OverallScore])
+        .expr(Func::count(Expr::col(R::Id)))
+        .expr(Func::sum(weight()))
+        .expr(Func::sum(weight().mul(weight())))
+        .from(response::Entity)
+        .and_where(Expr::col(R::SubmittedAt).gte(start))
+        .and_where(Expr::col(R::SubmittedAt).lt(end))
+        .group_by_columns([R::DirectionId, R::ChannelId, R::Stratum, R::OverallScore])
+        .take();
+    let insert = Query::insert()
+        .into_table(table)
+        .columns(["month", "direction_id", "channel_id", "stratum", "score", "n", "sum_w", "sum_w2"].map(Alias::new))
+        .select_from(select)
+        .map_err(|e| DbErr::Custom(e.to_string()))?
+        .take();
+    let txn = db.begin().await?;
+    txn.execute(&delete).await?;
+    txn.execute(&insert).await?;
+    txn.commit().await
+}
+
+/// Cells from the monthly roll-up for the months `[first, last]` ("YYYY-MM", inclusive; `None`
+/// is open-ended), labelled by month when `with_months`.
+pub async fn rollup_cells(
+    db: &impl ConnectionTrait,
+    first: Option<&str>,
+    last: Option<&str>,
+    with_months: bool,
+) -> Result<Vec<Cell>, DbErr> {
+    let rollup = Alias::new("response_cells_monthly");
+    let col = |name: &str| Expr::col((rollup.clone(), Alias::new(name)));
+    let month: SimpleExpr = if with_months { col("month") } else { Expr::val("") };
+    let mut query = Query::select();
+    query
+        .expr_as(Expr::col((direction::Entity, direction::Column::Code)), Alias::new("direction"))
+        .expr_as(Expr::col((channel::Entity, channel::Column::Code)), Alias::new("channel"))
+        .expr_as(month, Alias::new("month"))
+        .expr_as(col("stratum"), Alias::new("stratum"))
+        .expr_as(col("score").cast_as(Alias::new("integer")), Alias::new("score"))
+        .expr_as(Func::sum(col("n")).cast_as(Alias::new("bigint")), Alias::new("n"))
+        .expr_as(Func::sum(col("sum_w")).cast_as(Alias::new("double precision")), Alias::new("sum_w"))
+        .expr_as(Func::sum(col("sum_w2")).cast_as(Alias::new("double precision")), Alias::new("sum_w2"))
+        .from(rollup.clone())
+        .inner_join(
+            direction::Entity,
+            Expr::col((direction::Entity, direction::Column::Id)).equals((rollup.clone(), Alias::new("direction_id"))),
+        )
+        .inner_join(
+            channel::Entity,
+            Expr::col((channel::Entity, channel::Column::Id)).equals((rollup.clone(), Alias::new("channel_id"))),
+        )
+        .group_by_col(Alias::new("direction"))
+        .group_by_col(Alias::new("channel"))
+        .group_by_col(Alias::new("stratum"))
+        .group_by_col(Alias::new("score"))
+        .order_by(Alias::new("direction"), Order::Asc)
+        .order_by(Alias::new("channel"), Order::Asc)
+        .order_by(Alias::new("month"), Order::Asc)
+        .order_by(Alias::new("stratum"), Order::Asc)
+        .order_by(Alias::new("score"), Order::Asc);
+    if with_months {
+        // The table's own `month` column (GROUP BY resolves names to input columns first).
+        query.add_group_by([col("month")]);
+    }
+    if let Some(first) = first {
+        query.and_where(col("month").gte(first));
+    }
+    if let Some(last) = last {
+        query.and_where(col("month").lte(last));
+    }
+    let statement = db.get_database_backend().build(&query);
+    let rows = CellRow::find_by_statement(statement).all(db).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| (0..=10).contains(&r.score))
+        .map(|r| Cell {
+            direction: r.direction,
+            channel: r.channel,
+            month: r.month,
+            stratum: r.stratum,
+            score: r.score as u8,
+            count: r.n as u64,
+            sum_w: r.sum_w,
+            sum_w2: r.sum_w2,
+        })
+        .collect())
+}
