@@ -26,7 +26,7 @@ impl ReferenceData {
         Ok(ReferenceData { unknown_directions, channels, directions })
     }
 
-    pub fn channel_id(&self, code: &str) -> Result<i64, FieldError> {
+    fn channel_id(&self, code: &str) -> Result<i64, FieldError> {
         self.channels
             .get(code)
             .copied()
@@ -53,6 +53,22 @@ impl ReferenceData {
                 format!("unknown direction code {code:?}; register it (satisfaction direction add) then replay"),
             ))),
         }
+    }
+}
+
+impl ReferenceData {
+    /// (direction id, channel id) for a validated item's codes, or the reason they cannot be used.
+    pub async fn resolve(
+        &mut self,
+        db: &impl ConnectionTrait,
+        direction_code: &str,
+        channel_code: &str,
+    ) -> Result<Result<(i64, i64), Vec<FieldError>>, DbErr> {
+        let channel_id = match self.channel_id(channel_code) {
+            Ok(id) => id,
+            Err(reason) => return Ok(Err(vec![reason])),
+        };
+        Ok(self.direction_id(db, direction_code).await?.map(|id| (id, channel_id)).map_err(|reason| vec![reason]))
     }
 }
 

@@ -188,14 +188,11 @@ impl Ingestor {
             Ok(valid) => valid,
             Err(reasons) => return Ok(Err(reasons)),
         };
-        let channel_id = match self.reference.channel_id(&valid.channel_code) {
-            Ok(id) => id,
-            Err(reason) => return Ok(Err(vec![reason])),
-        };
-        let direction_id = match self.reference.direction_id(db, &valid.direction_code).await? {
-            Ok(id) => id,
-            Err(reason) => return Ok(Err(vec![reason])),
-        };
+        let (direction_id, channel_id) =
+            match self.reference.resolve(db, &valid.direction_code, &valid.channel_code).await? {
+                Ok(ids) => ids,
+                Err(reasons) => return Ok(Err(reasons)),
+            };
         Ok(Ok(self.to_model(valid, direction_id, channel_id, source)))
     }
 

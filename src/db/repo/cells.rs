@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ConnectionTrait, DbErr, FromQueryResult,
-    sea_query::{Alias, CaseStatement, Expr, ExprTrait, Func, Order, Query, SimpleExpr},
+    sea_query::{Alias, CaseStatement, Expr, ExprTrait, Func, IntoIden, Order, Query, SelectStatement, SimpleExpr},
 };
 
 use crate::db::entities::{channel, direction, response};
@@ -27,6 +27,50 @@ struct CellRow {
     n: i64,
     sum_w: f64,
     sum_w2: f64,
+}
+
+/// Joins the direction and channel codes onto a table holding `direction_id` and `channel_id`.
+fn join_codes(query: &mut SelectStatement, table: impl IntoIden + Clone + 'static) {
+    query
+        .inner_join(
+            direction::Entity,
+            Expr::col((direction::Entity, direction::Column::Id)).equals((table.clone(), Alias::new("direction_id"))),
+        )
+        .inner_join(
+            channel::Entity,
+            Expr::col((channel::Entity, channel::Column::Id)).equals((table, Alias::new("channel_id"))),
+        );
+}
+
+/// Groups by the cell key (the caller adds the month when it is one) and fixes the order, so
+/// that floating-point sums give the same digits on every run.
+fn by_cell_key(query: &mut SelectStatement) {
+    for key in ["direction", "channel", "stratum", "score"] {
+        query.group_by_col(Alias::new(key));
+    }
+    for key in ["direction", "channel", "month", "stratum", "score"] {
+        query.order_by(Alias::new(key), Order::Asc);
+    }
+}
+
+async fn load_cells(db: &impl ConnectionTrait, query: &SelectStatement) -> Result<Vec<Cell>, DbErr> {
+    let statement = db.get_database_backend().build(query);
+    Ok(CellRow::find_by_statement(statement)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|r| (0..=10).contains(&r.score))
+        .map(|r| Cell {
+            direction: r.direction,
+            channel: r.channel,
+            month: r.month,
+            stratum: r.stratum,
+            score: r.score as u8,
+            count: r.n as u64,
+            sum_w: r.sum_w,
+            sum_w2: r.sum_w2,
+        })
+        .collect())
 }
 
 /// Which score column the cells are built on.
@@ -77,48 +121,17 @@ pub async fn cells(
         .expr_as(Func::sum(weight()).cast_as(Alias::new("double precision")), Alias::new("sum_w"))
         .expr_as(Func::sum(weight().mul(weight())).cast_as(Alias::new("double precision")), Alias::new("sum_w2"))
         .from(response::Entity)
-        .inner_join(
-            direction::Entity,
-            Expr::col((direction::Entity, direction::Column::Id)).equals((response::Entity, R::DirectionId)),
-        )
-        .inner_join(
-            channel::Entity,
-            Expr::col((channel::Entity, channel::Column::Id)).equals((response::Entity, R::ChannelId)),
-        )
         .and_where(Expr::col((response::Entity, score_column)).is_not_null())
-        .group_by_col(Alias::new("direction"))
-        .group_by_col(Alias::new("channel"))
-        .group_by_col(Alias::new("month"))
-        .group_by_col(Alias::new("stratum"))
-        .group_by_col(Alias::new("score"))
-        // A fixed order: floating-point sums then give the same digits on every run.
-        .order_by(Alias::new("direction"), Order::Asc)
-        .order_by(Alias::new("channel"), Order::Asc)
-        .order_by(Alias::new("month"), Order::Asc)
-        .order_by(Alias::new("stratum"), Order::Asc)
-        .order_by(Alias::new("score"), Order::Asc);
+        .group_by_col(Alias::new("month"));
+    join_codes(&mut query, response::Entity);
+    by_cell_key(&mut query);
     if let Some(from) = from {
         query.and_where(submitted().gte(from));
     }
     if let Some(to) = to {
         query.and_where(submitted().lt(to));
     }
-    let statement = db.get_database_backend().build(&query);
-    let rows = CellRow::find_by_statement(statement).all(db).await?;
-    Ok(rows
-        .into_iter()
-        .filter(|r| (0..=10).contains(&r.score))
-        .map(|r| Cell {
-            direction: r.direction,
-            channel: r.channel,
-            month: r.month,
-            stratum: r.stratum,
-            score: r.score as u8,
-            count: r.n as u64,
-            sum_w: r.sum_w,
-            sum_w2: r.sum_w2,
-        })
-        .collect())
+    load_cells(db, &query).await
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -171,14 +184,6 @@ pub async fn joint_cells(
         .expr_as(Func::sum(weight()).cast_as(Alias::new("double precision")), Alias::new("sum_w"))
         .expr_as(Func::sum(weight().mul(weight())).cast_as(Alias::new("double precision")), Alias::new("sum_w2"))
         .from(response::Entity)
-        .inner_join(
-            direction::Entity,
-            Expr::col((direction::Entity, direction::Column::Id)).equals((response::Entity, R::DirectionId)),
-        )
-        .inner_join(
-            channel::Entity,
-            Expr::col((channel::Entity, channel::Column::Id)).equals((response::Entity, R::ChannelId)),
-        )
         .and_where(Expr::col((response::Entity, driver)).is_not_null())
         .group_by_col(Alias::new("direction"))
         .group_by_col(Alias::new("channel"))
@@ -188,6 +193,7 @@ pub async fn joint_cells(
         .order_by(Alias::new("channel"), Order::Asc)
         .order_by(Alias::new("driver"), Order::Asc)
         .order_by(Alias::new("overall"), Order::Asc);
+    join_codes(&mut query, response::Entity);
     if let Some(from) = from {
         query.and_where(Expr::col((response::Entity, R::SubmittedAt)).gte(from));
     }
@@ -318,24 +324,9 @@ pub async fn rollup_cells(
         .expr_as(Func::sum(col("n")).cast_as(Alias::new("bigint")), Alias::new("n"))
         .expr_as(Func::sum(col("sum_w")).cast_as(Alias::new("double precision")), Alias::new("sum_w"))
         .expr_as(Func::sum(col("sum_w2")).cast_as(Alias::new("double precision")), Alias::new("sum_w2"))
-        .from(rollup.clone())
-        .inner_join(
-            direction::Entity,
-            Expr::col((direction::Entity, direction::Column::Id)).equals((rollup.clone(), Alias::new("direction_id"))),
-        )
-        .inner_join(
-            channel::Entity,
-            Expr::col((channel::Entity, channel::Column::Id)).equals((rollup.clone(), Alias::new("channel_id"))),
-        )
-        .group_by_col(Alias::new("direction"))
-        .group_by_col(Alias::new("channel"))
-        .group_by_col(Alias::new("stratum"))
-        .group_by_col(Alias::new("score"))
-        .order_by(Alias::new("direction"), Order::Asc)
-        .order_by(Alias::new("channel"), Order::Asc)
-        .order_by(Alias::new("month"), Order::Asc)
-        .order_by(Alias::new("stratum"), Order::Asc)
-        .order_by(Alias::new("score"), Order::Asc);
+        .from(rollup.clone());
+    join_codes(&mut query, rollup.clone());
+    by_cell_key(&mut query);
     if with_months {
         // The table's own `month` column (GROUP BY resolves names to input columns first).
         query.add_group_by([col("month")]);
@@ -346,20 +337,5 @@ pub async fn rollup_cells(
     if let Some(last) = last {
         query.and_where(col("month").lte(last));
     }
-    let statement = db.get_database_backend().build(&query);
-    let rows = CellRow::find_by_statement(statement).all(db).await?;
-    Ok(rows
-        .into_iter()
-        .filter(|r| (0..=10).contains(&r.score))
-        .map(|r| Cell {
-            direction: r.direction,
-            channel: r.channel,
-            month: r.month,
-            stratum: r.stratum,
-            score: r.score as u8,
-            count: r.n as u64,
-            sum_w: r.sum_w,
-            sum_w2: r.sum_w2,
-        })
-        .collect())
+    load_cells(db, &query).await
 }

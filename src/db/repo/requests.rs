@@ -14,10 +14,6 @@ pub async fn find_by_crm_ids(
     service_request::Entity::find().filter(service_request::Column::CrmId.is_in(crm_ids.iter().cloned())).all(db).await
 }
 
-pub async fn find_by_crm_id(db: &impl ConnectionTrait, crm_id: &str) -> Result<Option<service_request::Model>, DbErr> {
-    service_request::Entity::find().filter(service_request::Column::CrmId.eq(crm_id)).one(db).await
-}
-
 pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<service_request::ActiveModel>) -> Result<(), DbErr> {
     if rows.is_empty() {
         return Ok(());

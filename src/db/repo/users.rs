@@ -1,6 +1,4 @@
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, QueryOrder};
 
 use crate::db::entities::user;
 use crate::domain::{Email, Role};
@@ -24,10 +22,6 @@ pub async fn insert(db: &impl ConnectionTrait, row: NewUserRow<'_>) -> Result<us
     }
     .insert(db)
     .await
-}
-
-pub async fn find_by_email(db: &impl ConnectionTrait, email: &Email) -> Result<Option<user::Model>, DbErr> {
-    user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(db).await
 }
 
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<user::Model>, DbErr> {
