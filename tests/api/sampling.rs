@@ -22,7 +22,8 @@ fn now() -> DateTime<Utc> {
 }
 
 struct World {
-    database: TestDatabase,
+    /// The database this world owns; `None` when it borrows an application's.
+    database: Option<TestDatabase>,
     db: DatabaseConnection,
     directions: HashMap<String, i64>,
     channels: HashMap<String, i64>,
@@ -38,11 +39,11 @@ async fn world(backend: Backend) -> World {
         );
     }
     let channels = channel::Entity::find().all(&db).await.unwrap().into_iter().map(|c| (c.code, c.id)).collect();
-    World { database, db, directions, channels }
+    World { database: Some(database), db, directions, channels }
 }
 
 fn settings(world: &World, configure: impl FnOnce(Figment) -> Figment) -> Settings {
-    Settings::from_figment(&configure(test_figment(&world.database.url))).unwrap()
+    Settings::from_figment(&configure(test_figment(&world.database.as_ref().expect("an owned database").url))).unwrap()
 }
 
 #[derive(Clone)]
@@ -489,7 +490,7 @@ async fn response_rates_follow_aapor(backend: Backend) {
         )]),
         channels: channel::Entity::find().all(&app.db).await.unwrap().into_iter().map(|c| (c.code, c.id)).collect(),
         db: app.db.clone(),
-        database: TestDatabase::create(Backend::Sqlite).await,
+        database: None,
     };
     insert(&world, &(0..40).map(|i| req(&format!("RR-{i}"))).collect::<Vec<_>>()).await;
     let settings = Settings {
