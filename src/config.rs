@@ -158,7 +158,7 @@ pub struct SamplingSettings {
     pub excluded_service_codes: Vec<String>,
     /// Phone-only contacts are usable (invitations by SMS).
     pub sms_enabled: bool,
-    /// Invitations (and their outbox rows) written per transaction.
+    /// Requests decided per transaction (their decision marks, invitations and outbox rows).
     pub batch_size: usize,
     /// Days an invitation stays answerable after it is sent (set by delivery).
     pub invitation_valid_days: u32,
@@ -242,7 +242,7 @@ impl Default for Settings {
                 quarantine_days: 90,
                 excluded_service_codes: Vec::new(),
                 sms_enabled: false,
-                batch_size: 1000,
+                batch_size: 100_000,
                 invitation_valid_days: 14,
                 lock_timeout_minutes: 30,
             },

@@ -1,6 +1,12 @@
 use clap::Parser;
 use satisfaction::{cli, telemetry};
 
+/// mimalloc rather than glibc's malloc: sqlx hands rows allocated on its SQLite worker thread to
+/// the async tasks that free them, and glibc serialises such cross-thread frees on the worker's
+/// arena lock (measured: a third of the time spent reading a million-request sampling frame).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
     telemetry::init();

@@ -12,6 +12,7 @@ mod m20261128_000004_access_and_audit;
 mod m20261128_000005_seed_reference_data;
 mod m20261128_000006_sampling_decisions;
 mod m20261128_000007_response_cells_monthly;
+mod m20261128_000008_decisions_without_foreign_keys;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000005_seed_reference_data::Migration),
             Box::new(m20261128_000006_sampling_decisions::Migration),
             Box::new(m20261128_000007_response_cells_monthly::Migration),
+            Box::new(m20261128_000008_decisions_without_foreign_keys::Migration),
         ]
     }
 }

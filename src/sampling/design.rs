@@ -98,6 +98,11 @@ pub struct StratumCounts {
     pub stratum: String,
     pub direction: String,
     pub channel: String,
+    /// The ids behind `direction` and `channel`, for writing; not part of the record.
+    #[serde(skip)]
+    pub direction_id: i64,
+    #[serde(skip)]
+    pub channel_id: i64,
     /// Requests in the window not decided before (whatever their eligibility).
     pub population: u64,
     pub eligible: u64,

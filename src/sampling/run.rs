@@ -8,20 +8,21 @@
 //! happens. Invitations, their outbox rows and the decision marks of a batch are written in one
 //! transaction: a crash leaves whole batches only.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, IntoActiveModel, TransactionSession, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DbErr, IntoActiveModel, StreamTrait, TransactionSession, TransactionTrait,
+};
 use serde::Serialize;
 
 use super::design::{self, StratumCounts, StratumHistory};
-use super::eligibility::{self, Candidate, Exclusion, Rules};
+use super::eligibility::{self, Exclusion, Rules};
 use crate::config::Settings;
 use crate::db::{entities::sampling_run, repo};
 use crate::domain::SurveyToken;
 
 pub const LEASE: &str = "lock:sampling";
-const PAGE: u64 = 50_000;
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -65,7 +66,7 @@ pub enum RunOutcome {
 
 pub async fn run<C>(db: &C, settings: &Settings, options: RunOptions) -> Result<RunOutcome, SamplingError>
 where
-    C: ConnectionTrait + TransactionTrait,
+    C: ConnectionTrait + TransactionTrait + StreamTrait,
 {
     let owner = uuid::Uuid::new_v4().to_string();
     let stale_before = Utc::now() - Duration::minutes(i64::from(settings.sampling.lock_timeout_minutes));
@@ -80,8 +81,9 @@ where
     Ok(RunOutcome::Completed(report))
 }
 
+/// What the run decided about one candidate; a million of these fit in 16 MB.
 struct Draw {
-    candidate: Candidate,
+    request_id: i64,
     /// Index into the run's strata.
     stratum: u32,
     /// Eligible and drawn (`Ok(true)`), eligible and not drawn, or excluded.
@@ -95,7 +97,7 @@ async fn run_locked<C>(
     owner: &str,
 ) -> Result<RunReport, SamplingError>
 where
-    C: ConnectionTrait + TransactionTrait,
+    C: ConnectionTrait + TransactionTrait + StreamTrait,
 {
     let config = &settings.sampling;
     let started_at = Utc::now();
@@ -112,18 +114,7 @@ where
         repo::directions::list_channels(db).await?.into_iter().map(|c| (c.id, c.code)).collect();
     let excluded_codes: HashSet<String> = config.excluded_service_codes.iter().cloned().collect();
     let clock = std::time::Instant::now();
-    let mut candidates = Vec::new();
-    let mut after = None;
-    loop {
-        let page = repo::sampling::candidates_page(db, window.0, window.1, after, PAGE, &excluded_codes).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(repo::sampling::PageMark { closed_at: last.closed_at, id: last.id });
-        let full = page.len() as u64 == PAGE;
-        candidates.extend(page);
-        if !full {
-            break;
-        }
-    }
+    let candidates = repo::sampling::candidates(db, window.0, window.1, &excluded_codes).await?;
     let read = clock.elapsed();
     let opted_out = repo::sampling::opted_out_hashes(db).await?;
     let quarantined =
@@ -135,8 +126,8 @@ where
     // Rates per stratum, then the draw.
     let mut stratum_index: HashMap<(i64, i64), usize> = HashMap::new();
     let mut counts_by_index: Vec<StratumCounts> = Vec::new();
-    let mut draws = Vec::with_capacity(candidates.len());
-    for (candidate, verdict) in candidates.into_iter().zip(verdicts) {
+    let mut draws: Vec<Draw> = Vec::with_capacity(candidates.len());
+    for (candidate, verdict) in candidates.iter().zip(verdicts) {
         let index = *stratum_index.entry((candidate.direction_id, candidate.channel_id)).or_insert_with(|| {
             let direction =
                 directions.get(&candidate.direction_id).cloned().unwrap_or_else(|| candidate.direction_id.to_string());
@@ -148,6 +139,8 @@ where
                 stratum: label,
                 direction,
                 channel,
+                direction_id: candidate.direction_id,
+                channel_id: candidate.channel_id,
                 rate,
                 rate_source: serde_json::to_value(source)
                     .ok()
@@ -173,8 +166,9 @@ where
                 Ok(drawn)
             }
         };
-        draws.push(Draw { candidate, stratum: index as u32, verdict });
+        draws.push(Draw { request_id: candidate.id, stratum: index as u32, verdict });
     }
+    drop(candidates);
     let decided_in = clock.elapsed() - read;
 
     let mut run = sampling_run::ActiveModel {
@@ -192,7 +186,9 @@ where
     let run_id = stored.id;
     let mut sampled_request_ids = Vec::new();
     if !options.dry_run {
-        match write_invitations(db, settings, run_id, &counts_by_index, &draws, owner, &mut sampled_request_ids).await {
+        match write_invitations(db, settings, run_id, &counts_by_index, &mut draws, owner, &mut sampled_request_ids)
+            .await
+        {
             Ok(()) => {}
             Err(err) => {
                 let mut failed = stored.into_active_model();
@@ -204,7 +200,7 @@ where
             }
         }
     } else {
-        sampled_request_ids = draws.iter().filter(|d| d.verdict == Ok(true)).map(|d| d.candidate.id).collect();
+        sampled_request_ids = draws.iter().filter(|d| d.verdict == Ok(true)).map(|d| d.request_id).collect();
     }
 
     let written_in = clock.elapsed() - read - decided_in;
@@ -250,12 +246,15 @@ where
     })
 }
 
+/// Writes the decisions in batches of `sampling.batch_size` requests, in request id order (the
+/// ledger's key: appending in key order keeps its index writes local), each batch with its
+/// invitations and outbox rows in one transaction.
 async fn write_invitations<C>(
     db: &C,
     settings: &Settings,
     run_id: i64,
     strata: &[StratumCounts],
-    draws: &[Draw],
+    draws: &mut [Draw],
     owner: &str,
     sampled_request_ids: &mut Vec<i64>,
 ) -> Result<(), DbErr>
@@ -263,36 +262,52 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     // Reopened requests are not decided: they get their chance when they close again.
+    draws.sort_unstable_by_key(|d| d.request_id);
     let decided: Vec<&Draw> =
         draws.iter().filter(|d| d.verdict.is_ok() || d.verdict.is_err_and(Exclusion::is_final)).collect();
+    // Statistics refreshed each time the run has doubled the invitations it created (see
+    // `refresh_planner_statistics`): a handful of times even for a hundred thousand.
+    let mut invited = 0usize;
+    let mut statistics_at = 1000usize;
     for batch in decided.chunks(settings.sampling.batch_size) {
-        let sampled: Vec<&Draw> = batch.iter().copied().filter(|d| d.verdict == Ok(true)).collect();
-        let ids: Vec<i64> = sampled.iter().map(|d| d.candidate.id).collect();
-        let locales = repo::sampling::locales(db, &ids).await?;
-        let now = Utc::now();
-        let invitations = sampled
+        let invitations: Vec<repo::sampling::NewInvitation> = batch
             .iter()
+            .filter(|d| d.verdict == Ok(true))
             .map(|draw| {
-                let c = &draw.candidate;
                 let token = SurveyToken::generate();
                 repo::sampling::NewInvitation {
-                    service_request_id: c.id,
-                    direction_id: c.direction_id,
-                    channel_id: c.channel_id,
-                    stratum: strata[draw.stratum as usize].stratum.clone(),
-                    inclusion_probability: strata[draw.stratum as usize].rate,
+                    service_request_id: draw.request_id,
+                    stratum: draw.stratum,
                     token_hash: token.hash(),
-                    survey_link: settings.public_url(&format!("/s/{}", token.as_str())),
-                    locale: locales.get(&c.id).cloned().unwrap_or_else(|| "fr".into()),
+                    link: settings.public_url(&format!("/s/{}", token.as_str())),
                 }
             })
             .collect();
-        let decided_ids: Vec<i64> = batch.iter().map(|d| d.candidate.id).collect();
+        let used: BTreeSet<u32> = invitations.iter().map(|i| i.stratum).collect();
+        let batch_strata: Vec<repo::sampling::BatchStratum> = used
+            .into_iter()
+            .map(|index| {
+                let counts = &strata[index as usize];
+                repo::sampling::BatchStratum {
+                    index,
+                    direction_id: counts.direction_id,
+                    channel_id: counts.channel_id,
+                    label: &counts.stratum,
+                    inclusion_probability: counts.rate,
+                }
+            })
+            .collect();
+        let decided_ids: Vec<i64> = batch.iter().map(|d| d.request_id).collect();
         let txn = db.begin().await?;
-        repo::sampling::write_batch(&txn, run_id, invitations, &decided_ids, now).await?;
+        repo::sampling::write_batch(&txn, run_id, &batch_strata, &invitations, &decided_ids, Utc::now()).await?;
         txn.commit().await?;
-        sampled_request_ids.extend(ids);
+        sampled_request_ids.extend(invitations.iter().map(|i| i.service_request_id));
         repo::job_state::refresh_lease(db, LEASE, owner).await?;
+        invited += invitations.len();
+        if invited >= statistics_at {
+            repo::sampling::refresh_planner_statistics(db).await?;
+            statistics_at = invited * 2;
+        }
     }
     Ok(())
 }

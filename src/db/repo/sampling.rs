@@ -4,50 +4,32 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
 use sea_orm::{
-    ActiveModelTrait,
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, ExprTrait, OnConflict, Order, Query},
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, Statement, StreamTrait, Value,
+    sea_query::{Expr, ExprTrait, Query},
 };
+use serde::Serialize;
 
-use crate::db::entities::{invitation, opt_out, outbox, response, sampling_decision, sampling_run, service_request};
+use crate::db::entities::{invitation, opt_out, response, sampling_decision, sampling_run, service_request};
 use crate::sampling::eligibility::{Candidate, ContactKey, Status, contact_key};
 
-#[derive(Debug, FromQueryResult)]
-struct CandidateRow {
-    id: i64,
-    direction_id: i64,
-    channel_id: i64,
-    status: String,
-    service_code: Option<String>,
-    has_email: bool,
-    has_phone: bool,
-    contact_hash: Option<String>,
-    closed_at: DateTime<Utc>,
-}
-
-/// Where a page of candidates ends: the next page starts after it.
-#[derive(Debug, Clone, Copy)]
-pub struct PageMark {
-    pub closed_at: DateTime<Utc>,
-    pub id: i64,
-}
-
 /// Requests closed in `[from, to]`, not decided by an earlier run and without an invitation,
-/// `limit` at a time in (closed_at, id) order after `after`: keyset paging along the
-/// (closed_at, id) index, so memory stays flat and no page sorts the table.
-pub async fn candidates_page(
-    db: &impl ConnectionTrait,
+/// streamed in no particular order (the rules and the draw do not depend on it): one query, no
+/// sort, and only the compact candidates are kept in memory.
+pub async fn candidates<C>(
+    db: &C,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-    after: Option<PageMark>,
-    limit: u64,
     excluded_service_codes: &HashSet<String>,
-) -> Result<Vec<Candidate>, DbErr> {
+) -> Result<Vec<Candidate>, DbErr>
+where
+    C: ConnectionTrait + StreamTrait,
+{
     use service_request::Column as C;
     let invited = Query::select()
-        .expr(Expr::val(1))
+        .expr(Expr::cust("1"))
         .from(invitation::Entity)
         .and_where(
             Expr::col((invitation::Entity, invitation::Column::ServiceRequestId))
@@ -55,50 +37,45 @@ pub async fn candidates_page(
         )
         .take();
     let decided = Query::select()
-        .expr(Expr::val(1))
+        .expr(Expr::cust("1"))
         .from(sampling_decision::Entity)
         .and_where(
             Expr::col((sampling_decision::Entity, sampling_decision::Column::ServiceRequestId))
                 .equals((service_request::Entity, C::Id)),
         )
         .take();
-    let mut query = Query::select();
-    query
+    // Read by position below: keep this column order.
+    let query = Query::select()
         .columns([C::Id, C::DirectionId, C::ChannelId, C::Status, C::ServiceCode, C::ContactHash, C::ClosedAt])
-        .expr_as(Expr::col(C::ContactEmail).is_not_null(), "has_email")
-        .expr_as(Expr::col(C::ContactPhone).is_not_null(), "has_phone")
+        .expr(Expr::col(C::ContactEmail).is_not_null())
+        .expr(Expr::col(C::ContactPhone).is_not_null())
         .from(service_request::Entity)
-        .and_where(Expr::exists(decided).not())
         .and_where(Expr::col(C::ClosedAt).gte(from))
         .and_where(Expr::col(C::ClosedAt).lte(to))
+        .and_where(Expr::exists(decided).not())
         .and_where(Expr::exists(invited).not())
-        .order_by(C::ClosedAt, Order::Asc)
-        .order_by(C::Id, Order::Asc)
-        .limit(limit);
-    if let Some(mark) = after {
-        // A row comparison, which both databases turn into an index range; the equivalent
-        // "a > x OR (a = x AND b > y)" makes PostgreSQL scan from the window's start every page.
-        query.and_where(
-            Expr::tuple([Expr::col(C::ClosedAt), Expr::col(C::Id)])
-                .gt(Expr::tuple([Expr::val(mark.closed_at), Expr::val(mark.id)])),
-        );
+        .take();
+    let statement = ConnectionTrait::get_database_backend(db).build(&query);
+    let rows = db.stream_raw(statement).await?;
+    let mut rows = std::pin::pin!(rows);
+    let mut candidates = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        let service_code: Option<String> = row.try_get_by_index(4)?;
+        let contact_hash: Option<String> = row.try_get_by_index(5)?;
+        let status: String = row.try_get_by_index(3)?;
+        candidates.push(Candidate {
+            id: row.try_get_by_index(0)?,
+            direction_id: row.try_get_by_index(1)?,
+            channel_id: row.try_get_by_index(2)?,
+            status: Status::of(&status),
+            excluded_service: service_code.is_some_and(|code| excluded_service_codes.contains(&code)),
+            contact: contact_hash.as_deref().map(contact_key),
+            closed_at: row.try_get_by_index(6)?,
+            has_email: row.try_get_by_index(7)?,
+            has_phone: row.try_get_by_index(8)?,
+        });
     }
-    let statement = db.get_database_backend().build(&query);
-    let rows = CandidateRow::find_by_statement(statement).all(db).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Candidate {
-            id: r.id,
-            direction_id: r.direction_id,
-            channel_id: r.channel_id,
-            status: Status::of(&r.status),
-            excluded_service: r.service_code.is_some_and(|code| excluded_service_codes.contains(&code)),
-            has_email: r.has_email,
-            has_phone: r.has_phone,
-            contact: r.contact_hash.as_deref().map(contact_key),
-            closed_at: r.closed_at,
-        })
-        .collect())
+    Ok(candidates)
 }
 
 pub async fn opted_out_hashes(db: &impl ConnectionTrait) -> Result<HashSet<ContactKey>, DbErr> {
@@ -207,105 +184,176 @@ pub async fn update_run(
     run.update(db).await
 }
 
-/// One sampled request ready to be written.
-pub struct NewInvitation {
-    pub service_request_id: i64,
+/// A stratum as the invitations of a batch refer to it (by its index in the run).
+pub struct BatchStratum<'a> {
+    pub index: u32,
     pub direction_id: i64,
     pub channel_id: i64,
-    pub stratum: String,
+    pub label: &'a str,
     pub inclusion_probability: f64,
-    pub token_hash: String,
-    pub survey_link: String,
-    pub locale: String,
 }
 
-/// Write a batch: invitations (a request already invited is skipped, never duplicated), their
-/// outbox rows, and the decision mark on every request of the batch. Call inside a transaction.
+/// One sampled request ready to be written; its stratum by index into the batch's strata.
+#[derive(Serialize)]
+pub struct NewInvitation {
+    #[serde(rename = "id")]
+    pub service_request_id: i64,
+    pub stratum: u32,
+    pub token_hash: String,
+    /// The survey link with the clear token, for the outbox row only.
+    pub link: String,
+}
+
+/// Write a batch: its invitations (a request already invited is skipped, never duplicated), their
+/// outbox rows, and the decision mark of every request of the batch. Call inside a transaction.
 /// Returns how many invitations were created.
+///
+/// Three set-based statements whatever the batch size: the rows travel as one JSON parameter
+/// each, read back by the database (`json_each` on SQLite, `jsonb_to_recordset` on PostgreSQL).
+/// The strata, and with them the inclusion probabilities, are bound as typed parameters, so no
+/// probability goes through a decimal text. A decision already recorded (a second run despite
+/// the lease) fails the batch rather than pass unnoticed.
 pub async fn write_batch(
     db: &impl ConnectionTrait,
     run_id: i64,
-    invitations: Vec<NewInvitation>,
+    strata: &[BatchStratum<'_>],
+    invitations: &[NewInvitation],
     decided_ids: &[i64],
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
-    let mut links: HashMap<i64, String> = HashMap::new();
-    let sampled_ids: Vec<i64> = invitations.iter().map(|i| i.service_request_id).collect();
-    let rows: Vec<invitation::ActiveModel> = invitations
-        .into_iter()
-        .map(|i| {
-            links.insert(i.service_request_id, i.survey_link);
-            invitation::ActiveModel {
-                service_request_id: Set(i.service_request_id),
-                sampling_run_id: Set(Some(run_id)),
-                token_hash: Set(i.token_hash),
-                direction_id: Set(i.direction_id),
-                channel_id: Set(i.channel_id),
-                stratum: Set(i.stratum),
-                inclusion_probability: Set(i.inclusion_probability),
-                state: Set("pending".into()),
-                locale: Set(i.locale),
-                created_at: Set(now),
-                ..Default::default()
-            }
-        })
-        .collect();
+    let backend = db.get_database_backend();
+    let postgres = backend == DbBackend::Postgres;
     let mut created = 0;
-    if !rows.is_empty() {
-        invitation::Entity::insert_many(rows)
-            .on_conflict(OnConflict::column(invitation::Column::ServiceRequestId).do_nothing().to_owned())
-            .exec_without_returning(db)
-            .await?;
-        let mine = invitation::Entity::find()
-            .filter(invitation::Column::SamplingRunId.eq(run_id))
-            .filter(invitation::Column::ServiceRequestId.is_in(sampled_ids))
-            .all(db)
-            .await?;
-        created = mine.len() as u64;
-        let messages: Vec<outbox::ActiveModel> = mine
-            .into_iter()
-            .map(|inv| outbox::ActiveModel {
-                invitation_id: Set(inv.id),
-                kind: Set("invitation".into()),
-                state: Set("pending".into()),
-                attempts: Set(0),
-                next_attempt_at: Set(now),
-                survey_link: Set(links.remove(&inv.service_request_id)),
-                created_at: Set(now),
-                ..Default::default()
+    if !invitations.is_empty() {
+        let rows = serde_json::to_string(invitations).map_err(|err| DbErr::Custom(err.to_string()))?;
+        let mut params = Params::new(backend);
+        let strata_values: Vec<String> = strata
+            .iter()
+            .map(|s| {
+                let index = params.bind(i64::from(s.index));
+                let direction = params.bind(s.direction_id);
+                let channel = params.bind(s.channel_id);
+                let label = params.bind(s.label);
+                let probability = params.bind(s.inclusion_probability);
+                if postgres {
+                    format!("({index}::bigint, {direction}::bigint, {channel}::bigint, {label}::text, {probability}::double precision)")
+                } else {
+                    format!("({index}, {direction}, {channel}, {label}, {probability})")
+                }
             })
             .collect();
-        if !messages.is_empty() {
-            outbox::Entity::insert_many(messages).exec_without_returning(db).await?;
+        let (run, at, json) = (params.bind(run_id), params.bind(now), params.bind(rows));
+        let (source, id, token_hash, stratum) = if postgres {
+            (
+                format!(
+                    "jsonb_to_recordset({json}::jsonb) AS x(id bigint, stratum bigint, token_hash text, link text)"
+                ),
+                "x.id",
+                "x.token_hash",
+                "x.stratum",
+            )
+        } else {
+            (format!("json_each({json}) AS x"), "x.value ->> 'id'", "x.value ->> 'token_hash'", "x.value ->> 'stratum'")
+        };
+        let sql = format!(
+            "WITH strata (k, direction_id, channel_id, stratum, inclusion_probability) AS (VALUES {}) \
+             INSERT INTO invitations (service_request_id, sampling_run_id, token_hash, direction_id, channel_id, \
+             stratum, inclusion_probability, state, locale, created_at) \
+             SELECT {id}, {run}, {token_hash}, s.direction_id, s.channel_id, s.stratum, s.inclusion_probability, \
+             'pending', r.locale, {at} \
+             FROM {source} JOIN strata AS s ON s.k = {stratum} JOIN service_requests AS r ON r.id = {id} \
+             WHERE true ON CONFLICT (service_request_id) DO NOTHING \
+             RETURNING id, service_request_id",
+            strata_values.join(", ")
+        );
+        // Only the invitations created here come back (not those skipped as already there).
+        let created_rows = db.query_all_raw(params.statement(sql)).await?;
+        created = created_rows.len() as u64;
+        let links: HashMap<i64, &str> = invitations.iter().map(|i| (i.service_request_id, i.link.as_str())).collect();
+        let mut messages = Vec::with_capacity(created_rows.len());
+        for row in &created_rows {
+            let invitation_id: i64 = row.try_get_by_index(0)?;
+            let request_id: i64 = row.try_get_by_index(1)?;
+            if let Some(link) = links.get(&request_id) {
+                messages.push(OutboxMessage { invitation_id, link });
+            }
         }
+        let messages = serde_json::to_string(&messages).map_err(|err| DbErr::Custom(err.to_string()))?;
+        let mut params = Params::new(backend);
+        // Bound once per use: SQLite's `?` cannot be referred to twice.
+        let (next_attempt_at, created_at, json) = (params.bind(now), params.bind(now), params.bind(messages));
+        let (source, invitation_id, link) = if postgres {
+            (
+                format!("jsonb_to_recordset({json}::jsonb) AS x(invitation_id bigint, link text)"),
+                "x.invitation_id",
+                "x.link",
+            )
+        } else {
+            (format!("json_each({json}) AS x"), "x.value ->> 'invitation_id'", "x.value ->> 'link'")
+        };
+        let sql = format!(
+            "INSERT INTO outbox (invitation_id, kind, state, attempts, next_attempt_at, survey_link, created_at) \
+             SELECT {invitation_id}, 'invitation', 'pending', 0, {next_attempt_at}, {link}, {created_at} FROM {source}"
+        );
+        db.execute_raw(params.statement(sql)).await?;
     }
     if !decided_ids.is_empty() {
-        let marks = decided_ids.iter().map(|&id| sampling_decision::ActiveModel {
-            service_request_id: Set(id),
-            sampling_run_id: Set(run_id),
-            decided_at: Set(now),
-        });
-        sampling_decision::Entity::insert_many(marks)
-            .on_conflict(OnConflict::column(sampling_decision::Column::ServiceRequestId).do_nothing().to_owned())
-            .exec_without_returning(db)
-            .await?;
+        let ids = serde_json::to_string(decided_ids).map_err(|err| DbErr::Custom(err.to_string()))?;
+        let mut params = Params::new(backend);
+        let (run, at, json) = (params.bind(run_id), params.bind(now), params.bind(ids));
+        let source = if postgres {
+            format!("SELECT value::bigint, {run}, {at} FROM jsonb_array_elements_text({json}::jsonb)")
+        } else {
+            format!("SELECT value, {run}, {at} FROM json_each({json})")
+        };
+        let sql = format!("INSERT INTO sampling_decisions (service_request_id, sampling_run_id, decided_at) {source}");
+        db.execute_raw(params.statement(sql)).await?;
     }
     Ok(created)
 }
 
-/// Locales of the given requests (for the invitation's language).
-pub async fn locales(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i64, String>, DbErr> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
+/// Refresh PostgreSQL's statistics of `invitations` while a run fills it (a no-op on SQLite,
+/// which keeps no plans across statements this way).
+///
+/// Why during a run: PostgreSQL checks each outbox row's foreign key with a per-connection cached
+/// plan. Planned while `invitations` was nearly empty, that plan is a sequential scan, and it is
+/// kept as the table grows: a first run creating 80,000 invitations then spent 1 ms per outbox
+/// row (150 s in all). `ANALYZE` invalidates the cached plans, which are then made again for the
+/// table's real size (an index lookup). It takes no lock that blocks reads or writes.
+pub async fn refresh_planner_statistics(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared("ANALYZE invitations").await?;
     }
-    Ok(service_request::Entity::find()
-        .select_only()
-        .column(service_request::Column::Id)
-        .column(service_request::Column::Locale)
-        .filter(service_request::Column::Id.is_in(ids.iter().copied()))
-        .into_tuple::<(i64, String)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect())
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct OutboxMessage<'a> {
+    invitation_id: i64,
+    link: &'a str,
+}
+
+/// Positional parameters of a hand-written statement, in the backend's placeholder style.
+struct Params {
+    backend: DbBackend,
+    values: Vec<Value>,
+}
+
+impl Params {
+    fn new(backend: DbBackend) -> Params {
+        Params { backend, values: Vec::new() }
+    }
+
+    /// Add a value; returns its placeholder.
+    fn bind(&mut self, value: impl Into<Value>) -> String {
+        self.values.push(value.into());
+        match self.backend {
+            DbBackend::Postgres => format!("${}", self.values.len()),
+            _ => "?".to_owned(),
+        }
+    }
+
+    fn statement(self, sql: String) -> Statement {
+        Statement::from_sql_and_values(self.backend, sql, self.values)
+    }
 }
