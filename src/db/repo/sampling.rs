@@ -221,95 +221,154 @@ pub async fn write_batch(
     decided_ids: &[i64],
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
-    let backend = db.get_database_backend();
-    let postgres = backend == DbBackend::Postgres;
     let mut created = 0;
     if !invitations.is_empty() {
-        let rows = serde_json::to_string(invitations).map_err(|err| DbErr::Custom(err.to_string()))?;
-        let mut params = Params::new(backend);
-        let strata_values: Vec<String> = strata
-            .iter()
-            .map(|s| {
-                let index = params.bind(i64::from(s.index));
-                let direction = params.bind(s.direction_id);
-                let channel = params.bind(s.channel_id);
-                let label = params.bind(s.label);
-                let probability = params.bind(s.inclusion_probability);
-                if postgres {
-                    format!("({index}::bigint, {direction}::bigint, {channel}::bigint, {label}::text, {probability}::double precision)")
-                } else {
-                    format!("({index}, {direction}, {channel}, {label}, {probability})")
-                }
-            })
-            .collect();
-        let (run, at, json) = (params.bind(run_id), params.bind(now), params.bind(rows));
-        let (source, id, token_hash, stratum) = if postgres {
-            (
-                format!(
-                    "jsonb_to_recordset({json}::jsonb) AS x(id bigint, stratum bigint, token_hash text, link text)"
-                ),
-                "x.id",
-                "x.token_hash",
-                "x.stratum",
-            )
-        } else {
-            (format!("json_each({json}) AS x"), "x.value ->> 'id'", "x.value ->> 'token_hash'", "x.value ->> 'stratum'")
-        };
-        let sql = format!(
-            "WITH strata (k, direction_id, channel_id, stratum, inclusion_probability) AS (VALUES {}) \
-             INSERT INTO invitations (service_request_id, sampling_run_id, token_hash, direction_id, channel_id, \
-             stratum, inclusion_probability, state, locale, created_at) \
-             SELECT {id}, {run}, {token_hash}, s.direction_id, s.channel_id, s.stratum, s.inclusion_probability, \
-             'pending', r.locale, {at} \
-             FROM {source} JOIN strata AS s ON s.k = {stratum} JOIN service_requests AS r ON r.id = {id} \
-             WHERE true ON CONFLICT (service_request_id) DO NOTHING \
-             RETURNING id, service_request_id",
-            strata_values.join(", ")
-        );
-        // Only the invitations created here come back (not those skipped as already there).
-        let created_rows = db.query_all_raw(params.statement(sql)).await?;
-        created = created_rows.len() as u64;
-        let links: HashMap<i64, &str> = invitations.iter().map(|i| (i.service_request_id, i.link.as_str())).collect();
-        let mut messages = Vec::with_capacity(created_rows.len());
-        for row in &created_rows {
-            let invitation_id: i64 = row.try_get_by_index(0)?;
-            let request_id: i64 = row.try_get_by_index(1)?;
-            if let Some(link) = links.get(&request_id) {
-                messages.push(OutboxMessage { invitation_id, link });
-            }
-        }
-        let messages = serde_json::to_string(&messages).map_err(|err| DbErr::Custom(err.to_string()))?;
-        let mut params = Params::new(backend);
-        // Bound once per use: SQLite's `?` cannot be referred to twice.
-        let (next_attempt_at, created_at, json) = (params.bind(now), params.bind(now), params.bind(messages));
-        let (source, invitation_id, link) = if postgres {
-            (
-                format!("jsonb_to_recordset({json}::jsonb) AS x(invitation_id bigint, link text)"),
-                "x.invitation_id",
-                "x.link",
-            )
-        } else {
-            (format!("json_each({json}) AS x"), "x.value ->> 'invitation_id'", "x.value ->> 'link'")
-        };
-        let sql = format!(
-            "INSERT INTO outbox (invitation_id, kind, state, attempts, next_attempt_at, survey_link, created_at) \
-             SELECT {invitation_id}, 'invitation', 'pending', 0, {next_attempt_at}, {link}, {created_at} FROM {source}"
-        );
-        db.execute_raw(params.statement(sql)).await?;
+        let created_ids = insert_invitations(db, run_id, strata, invitations, now).await?;
+        created = created_ids.len() as u64;
+        insert_outbox_messages(db, invitations, &created_ids, now).await?;
     }
     if !decided_ids.is_empty() {
-        let ids = serde_json::to_string(decided_ids).map_err(|err| DbErr::Custom(err.to_string()))?;
-        let mut params = Params::new(backend);
-        let (run, at, json) = (params.bind(run_id), params.bind(now), params.bind(ids));
-        let source = if postgres {
-            format!("SELECT value::bigint, {run}, {at} FROM jsonb_array_elements_text({json}::jsonb)")
-        } else {
-            format!("SELECT value, {run}, {at} FROM json_each({json})")
-        };
-        let sql = format!("INSERT INTO sampling_decisions (service_request_id, sampling_run_id, decided_at) {source}");
-        db.execute_raw(params.statement(sql)).await?;
+        insert_decisions(db, run_id, decided_ids, now).await?;
     }
     Ok(created)
+}
+
+/// Inserts the invitations; returns (invitation id, request id) of those created (a request
+/// already invited is skipped).
+async fn insert_invitations(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+    strata: &[BatchStratum<'_>],
+    invitations: &[NewInvitation],
+    now: DateTime<Utc>,
+) -> Result<Vec<(i64, i64)>, DbErr> {
+    let backend = db.get_database_backend();
+    let mut params = Params::new(backend);
+    let strata_values: Vec<String> = strata
+        .iter()
+        .map(|s| {
+            let values = [
+                params.bind(i64::from(s.index)),
+                params.bind(s.direction_id),
+                params.bind(s.channel_id),
+                params.bind(s.label),
+                params.bind(s.inclusion_probability),
+            ];
+            if backend == DbBackend::Postgres {
+                // VALUES gives its columns no types of its own.
+                let [index, direction, channel, label, probability] = values;
+                format!(
+                    "({index}::bigint, {direction}::bigint, {channel}::bigint, {label}::text, {probability}::float8)"
+                )
+            } else {
+                format!("({})", values.join(", "))
+            }
+        })
+        .collect();
+    let (run, at) = (params.bind(run_id), params.bind(now));
+    let rows = JsonRows::new(
+        backend,
+        params.bind(to_json(invitations)?),
+        &[("id", "bigint"), ("stratum", "bigint"), ("token_hash", "text"), ("link", "text")],
+    );
+    let (id, stratum, token_hash) = (rows.column("id"), rows.column("stratum"), rows.column("token_hash"));
+    let sql = format!(
+        "WITH strata (k, direction_id, channel_id, stratum, inclusion_probability) AS (VALUES {strata}) \
+         INSERT INTO invitations (service_request_id, sampling_run_id, token_hash, direction_id, channel_id, \
+         stratum, inclusion_probability, state, locale, created_at) \
+         SELECT {id}, {run}, {token_hash}, s.direction_id, s.channel_id, s.stratum, s.inclusion_probability, \
+         'pending', r.locale, {at} \
+         FROM {source} JOIN strata AS s ON s.k = {stratum} JOIN service_requests AS r ON r.id = {id} \
+         WHERE true ON CONFLICT (service_request_id) DO NOTHING \
+         RETURNING id, service_request_id",
+        strata = strata_values.join(", "),
+        source = rows.source,
+    );
+    let created = db.query_all_raw(params.statement(sql)).await?;
+    created.iter().map(|row| Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?))).collect()
+}
+
+/// One outbox message per created invitation, carrying its survey link.
+async fn insert_outbox_messages(
+    db: &impl ConnectionTrait,
+    invitations: &[NewInvitation],
+    created: &[(i64, i64)],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    #[derive(Serialize)]
+    struct Message<'a> {
+        invitation_id: i64,
+        link: &'a str,
+    }
+    let links: HashMap<i64, &str> = invitations.iter().map(|i| (i.service_request_id, i.link.as_str())).collect();
+    let messages: Vec<Message> = created
+        .iter()
+        .filter_map(|&(invitation_id, request_id)| links.get(&request_id).map(|&link| Message { invitation_id, link }))
+        .collect();
+    let backend = db.get_database_backend();
+    let mut params = Params::new(backend);
+    // Bound once per use: SQLite's `?` cannot be referred to twice.
+    let (next_attempt_at, created_at) = (params.bind(now), params.bind(now));
+    let rows =
+        JsonRows::new(backend, params.bind(to_json(&messages)?), &[("invitation_id", "bigint"), ("link", "text")]);
+    let sql = format!(
+        "INSERT INTO outbox (invitation_id, kind, state, attempts, next_attempt_at, survey_link, created_at) \
+         SELECT {}, 'invitation', 'pending', 0, {next_attempt_at}, {}, {created_at} FROM {}",
+        rows.column("invitation_id"),
+        rows.column("link"),
+        rows.source
+    );
+    db.execute_raw(params.statement(sql)).await?;
+    Ok(())
+}
+
+/// The decision marks, in one statement; a request decided before makes it fail.
+async fn insert_decisions(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+    decided_ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    let mut params = Params::new(backend);
+    let (run, at, ids) = (params.bind(run_id), params.bind(now), params.bind(to_json(decided_ids)?));
+    let select = if backend == DbBackend::Postgres {
+        format!("SELECT value::bigint, {run}, {at} FROM jsonb_array_elements_text({ids}::jsonb)")
+    } else {
+        format!("SELECT value, {run}, {at} FROM json_each({ids})")
+    };
+    let sql = format!("INSERT INTO sampling_decisions (service_request_id, sampling_run_id, decided_at) {select}");
+    db.execute_raw(params.statement(sql)).await?;
+    Ok(())
+}
+
+fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, DbErr> {
+    serde_json::to_string(value).map_err(|err| DbErr::Custom(format!("cannot encode a batch: {err}")))
+}
+
+/// A JSON array of objects, bound as one parameter, read as a table `x` by the database.
+struct JsonRows {
+    /// What goes after FROM.
+    source: String,
+    backend: DbBackend,
+}
+
+impl JsonRows {
+    /// `columns`: each field's name and its PostgreSQL type (SQLite reads the JSON types).
+    fn new(backend: DbBackend, placeholder: String, columns: &[(&str, &str)]) -> JsonRows {
+        let source = if backend == DbBackend::Postgres {
+            let typed: Vec<String> = columns.iter().map(|(name, sql_type)| format!("{name} {sql_type}")).collect();
+            format!("jsonb_to_recordset({placeholder}::jsonb) AS x({})", typed.join(", "))
+        } else {
+            format!("json_each({placeholder}) AS x")
+        };
+        JsonRows { source, backend }
+    }
+
+    /// The expression reading one field of the current row.
+    fn column(&self, name: &str) -> String {
+        if self.backend == DbBackend::Postgres { format!("x.{name}") } else { format!("x.value ->> '{name}'") }
+    }
 }
 
 /// Refresh PostgreSQL's statistics of `invitations` while a run fills it (a no-op on SQLite,
@@ -325,12 +384,6 @@ pub async fn refresh_planner_statistics(db: &impl ConnectionTrait) -> Result<(),
         db.execute_unprepared("ANALYZE invitations").await?;
     }
     Ok(())
-}
-
-#[derive(Serialize)]
-struct OutboxMessage<'a> {
-    invitation_id: i64,
-    link: &'a str,
 }
 
 /// Positional parameters of a hand-written statement, in the backend's placeholder style.
