@@ -75,8 +75,66 @@ async fn migrations_roll_back_and_forward(backend: Backend) {
     assert_eq!(entities::channel::Entity::find().count(&conn).await.unwrap(), 6);
 }
 
+/// Migration 8 rebuilds (SQLite) or alters (PostgreSQL) the decision ledger: the marks already
+/// there survive it, and the ledger no longer refers to requests or runs by foreign key.
+async fn the_decision_ledger_keeps_its_rows_without_foreign_keys(backend: Backend) {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+
+    let database = TestDatabase::create(backend).await;
+    let settings = satisfaction::config::Settings::from_figment(&crate::helpers::test_figment(&database.url)).unwrap();
+    let conn = db::connect(&database.url, &settings.database).await.unwrap();
+    Migrator::up(&conn, Some(7)).await.expect("migrations 1 to 7");
+    let direction = db::repo::directions::insert(&conn, "TP", "Travaux publics", "Public works").await.unwrap();
+    let channel = entities::channel::Entity::find().one(&conn).await.unwrap().unwrap();
+    let now = chrono::Utc::now();
+    let request = entities::service_request::ActiveModel {
+        crm_id: Set("R-1".into()),
+        direction_id: Set(direction.id),
+        channel_id: Set(channel.id),
+        status: Set("closed".into()),
+        closed_at: Set(Some(now)),
+        locale: Set("fr".into()),
+        source: Set("api".into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&conn)
+    .await
+    .unwrap();
+    let run = entities::sampling_run::ActiveModel {
+        started_at: Set(now),
+        as_of: Set(now),
+        seed: Set(1),
+        dry_run: Set(false),
+        status: Set("completed".into()),
+        parameters: Set(serde_json::json!({})),
+        exclusions: Set(serde_json::json!({})),
+        strata: Set(serde_json::json!([])),
+        ..Default::default()
+    }
+    .insert(&conn)
+    .await
+    .unwrap();
+    let mark = |request_id: i64| entities::sampling_decision::ActiveModel {
+        service_request_id: Set(request_id),
+        sampling_run_id: Set(run.id),
+        decided_at: Set(now),
+    };
+    mark(request.id).insert(&conn).await.unwrap();
+    assert!(mark(request.id + 1000).insert(&conn).await.is_err(), "before migration 8 the keys hold");
+
+    db::migrate(&conn).await.expect("migration 8 on a ledger with rows");
+    let kept = entities::sampling_decision::Entity::find().all(&conn).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!((kept[0].service_request_id, kept[0].sampling_run_id), (request.id, run.id));
+    mark(request.id + 1000).insert(&conn).await.expect("no foreign key any more");
+    assert!(mark(request.id).insert(&conn).await.is_err(), "still one mark per request");
+}
+
 on_both_databases!(
     migrations_apply_from_empty_and_again,
+    the_decision_ledger_keeps_its_rows_without_foreign_keys,
     reference_channels_are_seeded_in_both_languages,
     migrations_roll_back_and_forward,
 );
