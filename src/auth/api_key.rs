@@ -33,8 +33,39 @@ pub fn parse(presented: &str) -> Option<(&str, &str)> {
 }
 
 /// Does the presented secret match the stored hash?
+///
+/// argon2id costs tens of milliseconds of CPU by design, which capped every API endpoint at
+/// ≈ 100 requests/s on two cores (`benches/http_load.sh`). So a secret that verified once is
+/// remembered, in this process only, as its SHA-256 next to the stored hash it matched: the next
+/// presentation of the same key costs one SHA-256. The stored hash (salted, so unique to its key)
+/// is still read from the database on every call, so a revoked or replaced key is refused at
+/// once. SHA-256 is enough here: the secrets are 192 random bits, and the memo never leaves
+/// memory.
 pub fn verify(secret: &str, stored_hash: &str) -> bool {
-    password::verify(secret, stored_hash)
+    use sha2::{Digest, Sha256};
+    let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+    if let Some(known) = VERIFIED.lock().ok().and_then(|memo| memo.get(stored_hash).copied()) {
+        return constant_time_eq(&known, &digest);
+    }
+    let valid = password::verify(secret, stored_hash);
+    if valid && let Ok(mut memo) = VERIFIED.lock() {
+        // A few keys per city system; a bound all the same.
+        if memo.len() >= VERIFIED_CAPACITY {
+            memo.clear();
+        }
+        memo.insert(stored_hash.to_owned(), digest);
+    }
+    valid
+}
+
+const VERIFIED_CAPACITY: usize = 1024;
+
+/// Stored hash → SHA-256 of the secret that matched it.
+static VERIFIED: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, [u8; 32]>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
@@ -52,6 +83,23 @@ mod tests {
         assert_ne!(other.prefix, key.prefix);
         let (_, other_secret) = parse(&other.clear).unwrap();
         assert!(!verify(other_secret, &key.hash));
+    }
+
+    #[test]
+    fn a_remembered_key_still_refuses_other_secrets() {
+        let key = generate().unwrap();
+        let (_, secret) = parse(&key.clear).unwrap();
+        assert!(verify(secret, &key.hash), "first time: argon2id");
+        assert!(verify(secret, &key.hash), "second time: from memory");
+        let other = generate().unwrap();
+        let (_, other_secret) = parse(&other.clear).unwrap();
+        assert!(!verify(other_secret, &key.hash), "a remembered hash accepts only its own secret");
+        let mut near = secret.to_owned();
+        near.replace_range(0..1, if secret.starts_with('0') { "1" } else { "0" });
+        assert!(!verify(&near, &key.hash));
+        // A secret is remembered with the hash it matched, not on its own.
+        let replacement = generate().unwrap();
+        assert!(!verify(secret, &replacement.hash));
     }
 
     #[test]

@@ -248,8 +248,33 @@ async fn replay(app: &TestApp, key: &str, error_id: i64) -> Value {
     response.into_json::<Value>().await.unwrap()
 }
 
+/// A key remembered after its first use (no argon2id on later calls) is still refused as soon as
+/// it is revoked; its last use is recorded without a write on every call.
+async fn a_revoked_key_is_refused_at_once(backend: Backend) {
+    use satisfaction::db::entities::api_key;
+    let app = spawn_app(backend).await;
+    let key = app.api_key().await;
+    for id in ["R-1", "R-2", "R-3"] {
+        let (status, _) = app.post_requests(&key, &closed_request(id).to_string()).await;
+        assert_eq!(status, Status::Ok, "{id}");
+    }
+    let row = api_key::Entity::find().one(&app.db).await.unwrap().unwrap();
+    let first_use = row.last_used_at.expect("last use recorded");
+    assert!(chrono::Utc::now() - first_use < chrono::Duration::minutes(1));
+
+    api_key::Entity::update_many()
+        .col_expr(api_key::Column::RevokedAt, sea_orm::sea_query::Expr::value(chrono::Utc::now()))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let (status, _) = app.post_requests(&key, &closed_request("R-4").to_string()).await;
+    assert_eq!(status, Status::Unauthorized);
+    assert_eq!(service_request::Entity::find().count(&app.db).await.unwrap(), 3);
+}
+
 on_both_databases!(
     created_then_unchanged_then_updated,
+    a_revoked_key_is_refused_at_once,
     a_mixed_batch_keeps_the_good_and_reports_each_bad,
     malformed_json_is_a_precise_400_and_is_kept,
     the_api_needs_a_valid_key,
