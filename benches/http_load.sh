@@ -25,7 +25,7 @@ for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && br
 run() {
   local name="$1"; shift
   echo "== $name"
-  wrk -t2 -c16 -d"${seconds}s" --latency "$@" | grep -E "Requests/sec|Latency  |50%|99%|Non-2xx"
+  wrk -t2 -c16 -d"${seconds}s" --latency "$@" | grep -E "Requests/sec|Latency  | 50% | 99% |Non-2xx"
 }
 run "GET /health" "http://127.0.0.1:$port/health"
 run "GET / (home page, template)" "http://127.0.0.1:$port/"
