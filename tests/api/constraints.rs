@@ -6,39 +6,10 @@ use satisfaction::{
     db::{self, entities::*},
     domain::{Email, Role},
 };
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait};
 
-use crate::helpers::{Backend, migrated_database};
+use crate::helpers::{Backend, Fixture, fixture, insert_request, migrated_database};
 use crate::on_both_databases;
-
-struct Fixture {
-    direction_id: i64,
-    channel_id: i64,
-}
-
-async fn fixture(db: &DatabaseConnection) -> Fixture {
-    let direction = db::repo::directions::insert(db, "TP", "Travaux publics", "Public works").await.unwrap();
-    let channel = channel::Entity::find().filter(channel::Column::Code.eq("phone")).one(db).await.unwrap().unwrap();
-    Fixture { direction_id: direction.id, channel_id: channel.id }
-}
-
-async fn insert_request(db: &DatabaseConnection, fx: &Fixture, crm_id: &str) -> Result<service_request::Model, DbErr> {
-    let now = Utc::now();
-    service_request::ActiveModel {
-        crm_id: Set(crm_id.into()),
-        direction_id: Set(fx.direction_id),
-        channel_id: Set(fx.channel_id),
-        status: Set("closed".into()),
-        closed_at: Set(Some(now)),
-        locale: Set("fr".into()),
-        source: Set("api".into()),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-}
 
 async fn insert_invitation(
     db: &DatabaseConnection,

@@ -5,8 +5,15 @@
 //! `postgres://postgres@127.0.0.1:5432/test`) and dropped when the test ends, even if it panics.
 
 use rocket::{figment::Figment, local::asynchronous::Client};
-use satisfaction::{app, config::Settings};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use satisfaction::{
+    app,
+    config::Settings,
+    db::entities::{channel, service_request},
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, Database, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter,
+};
 
 pub const DEFAULT_TEST_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -172,4 +179,41 @@ impl TestApp {
         let status = response.status();
         (status, response.into_json().await.unwrap_or(serde_json::Value::Null))
     }
+}
+
+/// A direction and a channel to hang test rows on.
+pub struct Fixture {
+    pub direction_id: i64,
+    pub channel_id: i64,
+}
+
+/// Registers direction TP and finds the phone channel.
+pub async fn fixture(db: &DatabaseConnection) -> Fixture {
+    let direction =
+        satisfaction::db::repo::directions::insert(db, "TP", "Travaux publics", "Public works").await.unwrap();
+    let channel = channel::Entity::find().filter(channel::Column::Code.eq("phone")).one(db).await.unwrap().unwrap();
+    Fixture { direction_id: direction.id, channel_id: channel.id }
+}
+
+/// A closed request, closed now, with no contact.
+pub async fn insert_request(
+    db: &DatabaseConnection,
+    fx: &Fixture,
+    crm_id: &str,
+) -> Result<service_request::Model, DbErr> {
+    let now = chrono::Utc::now();
+    service_request::ActiveModel {
+        crm_id: Set(crm_id.into()),
+        direction_id: Set(fx.direction_id),
+        channel_id: Set(fx.channel_id),
+        status: Set("closed".into()),
+        closed_at: Set(Some(now)),
+        locale: Set("fr".into()),
+        source: Set("api".into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
 }

@@ -2,7 +2,7 @@ use migration::{Migrator, MigratorTrait};
 use satisfaction::db::{self, entities};
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Statement};
 
-use crate::helpers::{Backend, TestDatabase, migrated_database};
+use crate::helpers::{Backend, TestDatabase, fixture, insert_request, migrated_database};
 use crate::on_both_databases;
 
 pub const TABLES: [&str; 15] = [
@@ -84,24 +84,9 @@ async fn the_decision_ledger_keeps_its_rows_without_foreign_keys(backend: Backen
     let settings = satisfaction::config::Settings::from_figment(&crate::helpers::test_figment(&database.url)).unwrap();
     let conn = db::connect(&database.url, &settings.database).await.unwrap();
     Migrator::up(&conn, Some(7)).await.expect("migrations 1 to 7");
-    let direction = db::repo::directions::insert(&conn, "TP", "Travaux publics", "Public works").await.unwrap();
-    let channel = entities::channel::Entity::find().one(&conn).await.unwrap().unwrap();
+    let fx = fixture(&conn).await;
+    let request = insert_request(&conn, &fx, "R-1").await.unwrap();
     let now = chrono::Utc::now();
-    let request = entities::service_request::ActiveModel {
-        crm_id: Set("R-1".into()),
-        direction_id: Set(direction.id),
-        channel_id: Set(channel.id),
-        status: Set("closed".into()),
-        closed_at: Set(Some(now)),
-        locale: Set("fr".into()),
-        source: Set("api".into()),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&conn)
-    .await
-    .unwrap();
     let run = entities::sampling_run::ActiveModel {
         started_at: Set(now),
         as_of: Set(now),
