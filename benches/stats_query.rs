@@ -37,13 +37,13 @@ async fn bench(backend: &str, url: &str, n: u64) {
     let conn = db::connect(url, &settings.database).await.expect("connect");
     db::migrate(&conn).await.expect("migrate");
     for code in DIRECTIONS {
-        db::repo::directions::insert(&conn, code, code, code).await.expect("direction");
+        db::repo::directions::insert(&conn, code, code, code, chrono::Utc::now()).await.expect("direction");
     }
     let started = Instant::now();
     fill(&conn, backend, n).await;
     println!("{backend}: {n} responses generated in {:.1} s", started.elapsed().as_secs_f64());
     let started = Instant::now();
-    let months = reporting::rollup::rebuild(&conn, settings.time_zone).await.expect("roll-up");
+    let months = satisfaction::responses::rollup::rebuild(&conn, settings.time_zone).await.expect("roll-up");
     println!(
         "{backend}: full recompute of the monthly roll-up ({months} months) in {:.2} s",
         started.elapsed().as_secs_f64()

@@ -1,6 +1,10 @@
 //! Accounts service: dashboard users and API keys. Called by the CLI today and by the admin
 //! pages later; returns domain outcomes, never HTTP.
+//!
+//! argon2id costs tens of milliseconds of CPU by design: every hash and verification runs on
+//! the blocking thread pool (`spawn_blocking`), never on the async workers that serve requests.
 
+use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, TransactionSession, TransactionTrait};
 
 use crate::auth::{api_key, password};
@@ -19,6 +23,8 @@ pub enum AccountError {
     EmptyKeyName,
     #[error(transparent)]
     Password(#[from] password::PasswordError),
+    #[error("the password hashing task failed")]
+    Blocking(#[from] tokio::task::JoinError),
     #[error("database error")]
     Db(#[from] DbErr),
 }
@@ -31,7 +37,12 @@ pub struct NewUser {
 }
 
 /// Create a dashboard user with an argon2id password hash; records it in the audit log.
-pub async fn create_user<C>(db: &C, new_user: NewUser, actor: &str) -> Result<entities::user::Model, AccountError>
+pub async fn create_user<C>(
+    db: &C,
+    new_user: NewUser,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<entities::user::Model, AccountError>
 where
     C: ConnectionTrait + TransactionTrait,
 {
@@ -44,9 +55,16 @@ where
         Some(code) => Some(resolve_direction(db, code).await?),
     };
     // Hashing takes a noticeable moment: do it before opening the transaction.
-    let password_hash = password::hash(&new_user.password)?;
+    let clear = new_user.password.clone();
+    let password_hash = tokio::task::spawn_blocking(move || password::hash(&clear)).await??;
     let txn = db.begin().await?;
-    let row = repo::users::NewUserRow { email: &new_user.email, password_hash, role: new_user.role, direction_id };
+    let row = repo::users::NewUserRow {
+        email: &new_user.email,
+        password_hash,
+        role: new_user.role,
+        direction_id,
+        created_at: now,
+    };
     let user = match repo::users::insert(&txn, row).await {
         Ok(user) => user,
         Err(err) if db::is_unique_violation(&err) => {
@@ -56,6 +74,7 @@ where
     };
     repo::audit::record(
         &txn,
+        now,
         actor,
         "user.create",
         Some(format!("user:{}", user.id)),
@@ -84,6 +103,7 @@ pub async fn create_api_key<C>(
     db: &C,
     name: &str,
     actor: &str,
+    now: DateTime<Utc>,
 ) -> Result<(entities::api_key::Model, String), AccountError>
 where
     C: ConnectionTrait + TransactionTrait,
@@ -92,11 +112,12 @@ where
     if name.is_empty() {
         return Err(AccountError::EmptyKeyName);
     }
-    let key = api_key::generate()?;
+    let key = tokio::task::spawn_blocking(api_key::generate).await??;
     let txn = db.begin().await?;
-    let row = repo::api_keys::insert(&txn, name, &key.prefix, key.hash).await?;
+    let row = repo::api_keys::insert(&txn, name, &key.prefix, key.hash, now).await?;
     repo::audit::record(
         &txn,
+        now,
         actor,
         "api_key.create",
         Some(format!("api_key:{}", row.id)),
@@ -111,20 +132,21 @@ where
 pub async fn authenticate_api_key(
     db: &impl ConnectionTrait,
     presented: &str,
-) -> Result<Option<entities::api_key::Model>, DbErr> {
+    now: DateTime<Utc>,
+) -> Result<Option<entities::api_key::Model>, AccountError> {
     let Some((prefix, secret)) = api_key::parse(presented) else {
         return Ok(None);
     };
     let Some(row) = repo::api_keys::find_active_by_prefix(db, prefix).await? else {
         return Ok(None);
     };
-    if !api_key::verify(secret, &row.key_hash) {
+    let (secret, stored) = (secret.to_owned(), row.key_hash.clone());
+    if !tokio::task::spawn_blocking(move || api_key::verify(&secret, &stored)).await? {
         return Ok(None);
     }
     // Last use to the minute: not a database write on every call of a busy client.
-    let now = chrono::Utc::now();
     if row.last_used_at.is_none_or(|used| now - used >= chrono::Duration::minutes(1)) {
-        repo::api_keys::touch(db, row.id).await?;
+        repo::api_keys::touch(db, row.id, now).await?;
     }
     Ok(Some(row))
 }
@@ -135,6 +157,7 @@ pub async fn add_direction(
     code: &str,
     name_fr: &str,
     name_en: &str,
+    now: DateTime<Utc>,
 ) -> Result<entities::direction::Model, DbErr> {
-    repo::directions::insert(db, code.trim(), name_fr.trim(), name_en.trim()).await
+    repo::directions::insert(db, code.trim(), name_fr.trim(), name_en.trim(), now).await
 }

@@ -6,14 +6,17 @@ use std::{path::Path, sync::Arc};
 use rocket::{Build, Rocket, figment::Figment, fs::FileServer};
 use sea_orm::DatabaseConnection;
 
+use crate::clock::Clock;
 use crate::config::{ConfigError, Settings, redact_url};
-use crate::web::{self, templates::Templates};
+use crate::jobs::Jobs;
+use crate::templates::Templates;
+use crate::web;
 
-/// A built, not yet launched, application.
+/// A built, not yet launched, application: Rocket, and the jobs (database, settings, clock)
+/// it serves with, for the scheduler and the tests.
 pub struct Application {
     pub rocket: Rocket<Build>,
-    pub db: DatabaseConnection,
-    pub settings: Arc<Settings>,
+    pub jobs: Jobs,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,34 +43,40 @@ pub async fn open_database(settings: &Settings) -> Result<DatabaseConnection, St
     Ok(db)
 }
 
-/// Assemble Rocket from a figment (Rocket.toml + environment, or a test's own).
+/// Assemble Rocket from a figment (Rocket.toml + environment, or a test's own), on the real clock.
 pub async fn build(figment: Figment) -> Result<Application, StartupError> {
-    let settings = Settings::from_figment(&figment)?;
-    let db = open_database(&settings).await?;
-    build_with_database(figment, settings, db)
+    build_with_clock(figment, Clock::system()).await
 }
 
-/// As `build`, on an already open database (tests keep a handle on it).
+/// As `build`, with the given clock (tests pass a fixed one and move it).
+pub async fn build_with_clock(figment: Figment, clock: Clock) -> Result<Application, StartupError> {
+    let settings = Settings::from_figment(&figment)?;
+    let db = open_database(&settings).await?;
+    build_with_database(figment, settings, db, clock)
+}
+
+/// As `build`, on an already open database.
 pub fn build_with_database(
     figment: Figment,
     settings: Settings,
     db: DatabaseConnection,
+    clock: Clock,
 ) -> Result<Application, StartupError> {
     let templates = Templates::load(&settings.templates_dir)
         .map_err(|source| StartupError::Templates { path: settings.templates_dir.display().to_string(), source })?;
     let settings = Arc::new(settings);
+    let jobs = Jobs::new(db, settings.clone(), clock);
     let rocket = rocket::custom(figment)
-        .manage(db.clone())
+        .manage(jobs.clone())
         .manage(templates)
-        .manage(settings.clone())
         .attach(web::fairings::RequestLog)
         .attach(web::fairings::SecurityHeaders { hsts: settings.security.hsts })
         .mount("/", web::health::routes())
         .mount("/", web::pages::routes())
         .mount("/", web::api::routes())
         .mount("/static", FileServer::from(settings.static_dir.clone()))
-        .register("/", web::errors::catchers());
-    Ok(Application { rocket, db, settings })
+        .register("/", web::error::catchers());
+    Ok(Application { rocket, jobs })
 }
 
 /// Cookies are signed with Rocket's `secret_key`. When none is configured, generate one on first

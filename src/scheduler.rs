@@ -1,17 +1,16 @@
-//! Wiring between configured cron expressions and job functions. Each job is a plain
-//! `pub async fn` in its own module (callable from the CLI and tests); this file only
-//! schedules them. tokio-cron-scheduler takes six-field expressions, seconds first.
+//! Wiring between configured cron expressions and the jobs of `jobs::Jobs` (the same entry
+//! points the CLI and the tests call); this file only schedules them and logs each run's report. tokio-cron-scheduler takes six-field expressions, seconds first.
 //! An empty cron string disables a job.
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
-use sea_orm::DatabaseConnection;
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 
-use crate::config::Settings;
+use crate::jobs::Jobs;
+use crate::sampling::RunOptions;
 
 type JobFuture = Pin<Box<dyn Future<Output = Result<String, String>> + Send>>;
-type JobFn = Arc<dyn Fn(DatabaseConnection, Arc<Settings>) -> JobFuture + Send + Sync>;
+type JobFn = Arc<dyn Fn(Jobs) -> JobFuture + Send + Sync>;
 
 /// A named job and the cron expression it runs on.
 pub struct ScheduledJob {
@@ -28,57 +27,27 @@ pub enum SchedulerError {
     Scheduler(#[from] JobSchedulerError),
 }
 
-/// The jobs configured in `settings`. Features add theirs here (sampling, dispatch, ...).
-pub fn configured_jobs(settings: &Settings) -> Vec<ScheduledJob> {
-    let mut jobs = vec![ScheduledJob {
+/// A job's report, or its error with the whole chain of causes, as one log line.
+fn logged<T: std::fmt::Display, E: std::error::Error + 'static>(result: Result<T, E>) -> Result<String, String> {
+    result.map(|report| report.to_string().trim_end().to_owned()).map_err(|err| crate::telemetry::error_chain(&err))
+}
+
+/// The jobs configured in `settings`. Features add theirs here (dispatch, reminders, ...).
+pub fn configured_jobs(jobs: &Jobs) -> Vec<ScheduledJob> {
+    let settings = &jobs.settings;
+    let mut scheduled = vec![ScheduledJob {
         name: "sampling",
         cron: settings.sampling.cron.clone(),
-        run: Arc::new(|db, settings| Box::pin(sample(db, settings))),
+        run: Arc::new(|jobs| Box::pin(async move { logged(jobs.sample(RunOptions::default()).await) })),
     }];
     if !settings.open311.endpoint.trim().is_empty() {
-        jobs.push(ScheduledJob {
+        scheduled.push(ScheduledJob {
             name: "open311_poll",
             cron: settings.open311.cron.clone(),
-            run: Arc::new(|db, settings| Box::pin(poll_open311(db, settings))),
+            run: Arc::new(|jobs| Box::pin(async move { logged(jobs.poll_open311().await) })),
         });
     }
-    jobs
-}
-
-async fn sample(db: DatabaseConnection, settings: Arc<Settings>) -> Result<String, String> {
-    use crate::sampling::{RunOptions, RunOutcome, run};
-    let options = RunOptions { now: chrono::Utc::now(), dry_run: false, seed: None };
-    match run(&db, &settings, options).await.map_err(|e| crate::telemetry::error_chain(&e))? {
-        RunOutcome::Skipped => Ok("sampling: another run holds the lock; skipped".into()),
-        RunOutcome::Completed(report) => {
-            let strata: Vec<String> = report
-                .strata
-                .iter()
-                .map(|s| format!("{} {}/{} at {:.3}", s.stratum, s.sampled, s.eligible, s.rate))
-                .collect();
-            Ok(format!(
-                "sampling run {}: sampled {} of {} eligible ({})",
-                report.run_id,
-                report.sampled,
-                report.eligible,
-                strata.join("; ")
-            ))
-        }
-    }
-}
-
-async fn poll_open311(db: DatabaseConnection, settings: Arc<Settings>) -> Result<String, String> {
-    use crate::ingestion::{Ingestor, open311::Poller};
-    let poller = Poller::new(&settings.open311).map_err(|e| e.to_string())?;
-    let mut ingestor = Ingestor::new(&db, settings.contact_hasher(), settings.ingestion.unknown_directions)
-        .await
-        .map_err(|e| e.to_string())?;
-    let summary =
-        poller.poll(&db, &mut ingestor, chrono::Utc::now()).await.map_err(|e| crate::telemetry::error_chain(&e))?;
-    Ok(format!(
-        "open311: {} records, created {}, updated {}, unchanged {}, rejected {}",
-        summary.records, summary.items.created, summary.items.updated, summary.items.unchanged, summary.items.rejected
-    ))
+    scheduled
 }
 
 /// Check every cron expression without starting anything, so a typo stops start-up.
@@ -94,21 +63,17 @@ pub fn validate(jobs: &[ScheduledJob]) -> Result<(), SchedulerError> {
 }
 
 /// Start the scheduler with the given jobs. Each run logs its summary or its error.
-pub async fn start(
-    jobs: Vec<ScheduledJob>,
-    db: DatabaseConnection,
-    settings: Arc<Settings>,
-) -> Result<JobScheduler, SchedulerError> {
-    validate(&jobs)?;
+pub async fn start(scheduled: Vec<ScheduledJob>, jobs: Jobs) -> Result<JobScheduler, SchedulerError> {
+    validate(&scheduled)?;
     let scheduler = JobScheduler::new().await?;
     let mut active = Vec::new();
-    for job in jobs.into_iter().filter(|job| !job.cron.trim().is_empty()) {
+    for job in scheduled.into_iter().filter(|job| !job.cron.trim().is_empty()) {
         let (name, run) = (job.name, job.run.clone());
-        let (db, settings) = (db.clone(), settings.clone());
+        let jobs = jobs.clone();
         let cron_job = Job::new_async(job.cron.as_str(), move |_, _| {
-            let (run, db, settings) = (run.clone(), db.clone(), settings.clone());
+            let (run, jobs) = (run.clone(), jobs.clone());
             Box::pin(async move {
-                match run(db, settings).await {
+                match run(jobs).await {
                     Ok(summary) => tracing::info!(job = name, "{summary}"),
                     Err(error) => tracing::error!(job = name, %error, "scheduled job failed"),
                 }
@@ -128,7 +93,7 @@ mod tests {
     use super::*;
 
     fn job(cron: &str) -> ScheduledJob {
-        ScheduledJob { name: "test", cron: cron.into(), run: Arc::new(|_, _| Box::pin(async { Ok(String::new()) })) }
+        ScheduledJob { name: "test", cron: cron.into(), run: Arc::new(|_| Box::pin(async { Ok(String::new()) })) }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod entities;
 pub mod repo;
+pub mod sql;
 
 use std::time::Duration;
 

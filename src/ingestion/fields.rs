@@ -7,8 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::contact::{self, PhoneNumber};
-use crate::domain::{Email, Locale};
+use crate::domain::{Channel, Email, Locale, PhoneNumber, RequestStatus, contact};
 
 /// The raw item: field name → value. CSV rows arrive as strings; JSON keeps its types.
 pub type RawItem = Map<String, Value>;
@@ -30,32 +29,6 @@ impl FieldError {
         FieldError { field: None, message: message.into() }
     }
 }
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RequestStatus {
-    Open,
-    Closed,
-    Cancelled,
-    Duplicate,
-}
-
-impl RequestStatus {
-    pub const ALL: [RequestStatus; 4] =
-        [RequestStatus::Open, RequestStatus::Closed, RequestStatus::Cancelled, RequestStatus::Duplicate];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RequestStatus::Open => "open",
-            RequestStatus::Closed => "closed",
-            RequestStatus::Cancelled => "cancelled",
-            RequestStatus::Duplicate => "duplicate",
-        }
-    }
-}
-
-/// The intake channels a 311 centre knows (seeded in the `channels` table).
-pub const CHANNELS: [&str; 6] = ["phone", "web_form", "email", "social_media", "counter", "portal"];
 
 /// A request that passed every check; contact data normalised.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,8 +58,7 @@ pub fn parse_request(item: &RawItem) -> Result<ValidRequest, Vec<FieldError>> {
     let mut errors = Vec::new();
     let crm_id = identifier(item, "service_request_id", &mut errors);
     let status = required_text(item, "status", MAX_CODE, &mut errors).and_then(|raw| {
-        let lowered = raw.to_ascii_lowercase();
-        let found = RequestStatus::ALL.into_iter().find(|s| s.as_str() == lowered);
+        let found = RequestStatus::parse(&raw);
         if found.is_none() {
             errors.push(FieldError::new(
                 "status",
@@ -162,16 +134,14 @@ pub fn parse_request(item: &RawItem) -> Result<ValidRequest, Vec<FieldError>> {
     }
 }
 
-/// The required `channel` field, one of `CHANNELS` (any case).
+/// The required `channel` field, one of the known channels (any case); returns its code.
 pub(crate) fn channel(item: &RawItem, errors: &mut Vec<FieldError>) -> Option<String> {
-    required_text(item, "channel", MAX_CODE, errors).and_then(|raw| {
-        let lowered = raw.to_ascii_lowercase();
-        if CHANNELS.contains(&lowered.as_str()) {
-            Some(lowered)
-        } else {
+    required_text(item, "channel", MAX_CODE, errors).and_then(|raw| match Channel::parse(&raw) {
+        Some(channel) => Some(channel.as_str().to_owned()),
+        None => {
             errors.push(FieldError::new(
                 "channel",
-                format!("unknown channel {raw:?}; expected one of {}", CHANNELS.join(", ")),
+                format!("unknown channel {raw:?}; expected one of {}", Channel::expected()),
             ));
             None
         }

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};
 
 use super::csv_file::{CsvError, CsvRows, RejectReport};
+use super::item::{ItemResult, Outcome, Source, SourcedItem, Summary};
 use super::responses::ResponseImporter;
-use super::service::{CHUNK, Ingestor, ItemResult, Outcome, Source, SourcedItem, Summary};
+use super::service::{CHUNK, Ingestor};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -56,11 +57,6 @@ pub trait ChunkSink {
         db: &C,
         chunk: Vec<SourcedItem>,
     ) -> Result<Vec<ItemResult>, DbErr>;
-
-    /// After the last chunk (e.g. refresh the statistics roll-up once for the whole file).
-    async fn finish<C: ConnectionTrait + TransactionTrait>(&mut self, _db: &C) -> Result<(), DbErr> {
-        Ok(())
-    }
 }
 
 impl ChunkSink for Ingestor {
@@ -80,10 +76,6 @@ impl ChunkSink for ResponseImporter {
         chunk: Vec<SourcedItem>,
     ) -> Result<Vec<ItemResult>, DbErr> {
         self.ingest(db, chunk).await
-    }
-
-    async fn finish<C: ConnectionTrait + TransactionTrait>(&mut self, db: &C) -> Result<(), DbErr> {
-        ResponseImporter::finish(self, db).await
     }
 }
 
@@ -118,7 +110,6 @@ where
         rejects.record(&results, &mut summary)?;
         progress(rows.position(), rows.size, &summary);
     }
-    sink.finish(db).await?;
     Ok(FileImportReport { summary, rejects_path: rejects.finish()? })
 }
 

@@ -14,7 +14,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::fields::RawItem;
-use super::service::{Ingestor, Source, SourcedItem, Summary};
+use super::item::{Source, SourcedItem, Summary};
+use super::service::Ingestor;
 use crate::config::Open311Settings;
 use crate::db::repo;
 
@@ -43,6 +44,24 @@ pub struct PollSummary {
     pub records: u64,
     pub items: Summary,
     pub high_water_mark: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Display for PollSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let items = &self.items;
+        write!(
+            f,
+            "open311: {} records in {} pages over {} windows; created {}, updated {}, unchanged {}, rejected {}; next poll from {}",
+            self.records,
+            self.pages,
+            self.windows,
+            items.created,
+            items.updated,
+            items.unchanged,
+            items.rejected,
+            self.high_water_mark.map(|m| m.to_rfc3339()).unwrap_or_else(|| "(unchanged)".into())
+        )
+    }
 }
 
 fn format_date(at: DateTime<Utc>) -> String {
@@ -134,7 +153,7 @@ impl Poller {
             query.push(("jurisdiction_id", jurisdiction.clone()));
         }
         if let Some(key) = &self.settings.api_key {
-            query.push(("api_key", key.clone()));
+            query.push(("api_key", key.expose().to_owned()));
         }
         let response = self
             .http
@@ -142,9 +161,12 @@ impl Poller {
             .query(&query)
             .send()
             .await
-            .map_err(|source| Open311Error::Http { url: url.clone(), source })?;
+            .map_err(|source| Open311Error::Http { url: url.clone(), source: source.without_url() })?;
         let status = response.status();
-        let body = response.text().await.map_err(|source| Open311Error::Http { url: url.clone(), source })?;
+        let body = response
+            .text()
+            .await
+            .map_err(|source| Open311Error::Http { url: url.clone(), source: source.without_url() })?;
         if !status.is_success() {
             return Err(Open311Error::Status { url, status: status.as_u16(), body: body.chars().take(300).collect() });
         }
@@ -223,7 +245,7 @@ impl Poller {
                 page += 1;
             }
             summary.windows += 1;
-            repo::job_state::put(db, STATE_KEY, serde_json::json!({"next_start": format_date(end)})).await?;
+            repo::job_state::put(db, STATE_KEY, serde_json::json!({"next_start": format_date(end)}), now).await?;
             summary.high_water_mark = Some(end);
             start = end;
         }

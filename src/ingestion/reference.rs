@@ -5,8 +5,10 @@ use std::collections::HashMap;
 
 use sea_orm::{ConnectionTrait, DbErr};
 
+use chrono::{DateTime, Utc};
+
 use super::fields::FieldError;
-use super::service::SourcedItem;
+use super::item::SourcedItem;
 use crate::config::UnknownDirections;
 use crate::db::repo;
 
@@ -38,13 +40,14 @@ impl ReferenceData {
         &mut self,
         db: &impl ConnectionTrait,
         code: &str,
+        now: DateTime<Utc>,
     ) -> Result<Result<i64, FieldError>, DbErr> {
         if let Some(&id) = self.directions.get(code) {
             return Ok(Ok(id));
         }
         match self.unknown_directions {
             UnknownDirections::Register => {
-                let id = repo::directions::ensure(db, code).await?;
+                let id = repo::directions::ensure(db, code, now).await?;
                 self.directions.insert(code.to_owned(), id);
                 Ok(Ok(id))
             }
@@ -63,12 +66,13 @@ impl ReferenceData {
         db: &impl ConnectionTrait,
         direction_code: &str,
         channel_code: &str,
+        now: DateTime<Utc>,
     ) -> Result<Result<(i64, i64), Vec<FieldError>>, DbErr> {
         let channel_id = match self.channel_id(channel_code) {
             Ok(id) => id,
             Err(reason) => return Ok(Err(vec![reason])),
         };
-        Ok(self.direction_id(db, direction_code).await?.map(|id| (id, channel_id)).map_err(|reason| vec![reason]))
+        Ok(self.direction_id(db, direction_code, now).await?.map(|id| (id, channel_id)).map_err(|reason| vec![reason]))
     }
 }
 
@@ -79,6 +83,7 @@ pub async fn keep_rejected(
     id: Option<String>,
     item: &SourcedItem,
     reasons: &[FieldError],
+    at: DateTime<Utc>,
 ) -> Result<i64, DbErr> {
     let stored = repo::ingestion_errors::insert(
         db,
@@ -88,6 +93,7 @@ pub async fn keep_rejected(
             line_number: item.line.map(|l| l as i64),
             raw_payload: serde_json::Value::Object(item.raw.clone()).to_string(),
             reasons: serde_json::to_value(reasons).unwrap_or_default(),
+            received_at: at,
         },
     )
     .await?;

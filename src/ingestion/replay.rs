@@ -2,12 +2,14 @@
 //! a channel mapping corrected): each unresolved row goes through the same code path again; a
 //! success marks it resolved, a failure counts the attempt and keeps the new reasons.
 
+use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};
 use serde::Serialize;
 
 use super::fields::{FieldError, RawItem};
+use super::item::{Outcome, Source, SourcedItem};
 use super::responses::{self, ResponseImporter};
-use super::service::{Ingestor, Outcome, Source, SourcedItem};
+use super::service::Ingestor;
 use crate::db::repo::{self, ingestion_errors::ErrorFilter};
 
 #[derive(Debug, Serialize)]
@@ -24,6 +26,7 @@ pub async fn replay<C>(
     mut requests: Ingestor,
     mut responses: ResponseImporter,
     ids: &[i64],
+    now: DateTime<Utc>,
 ) -> Result<Vec<ReplayResult>, DbErr>
 where
     C: ConnectionTrait + TransactionTrait,
@@ -78,9 +81,8 @@ where
         let stored =
             if outcome == Outcome::Rejected { Err(serde_json::to_value(&reasons).unwrap_or_default()) } else { Ok(()) };
         let id = row.id;
-        repo::ingestion_errors::mark_replayed(db, row, stored).await?;
+        repo::ingestion_errors::mark_replayed(db, row, stored, now).await?;
         results.push(ReplayResult { ingestion_error_id: id, outcome, reasons });
     }
-    responses.finish(db).await?;
     Ok(results)
 }

@@ -8,18 +8,17 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter,
-    TransactionSession, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DbErr, TransactionSession, TransactionTrait};
 
 use super::fields::{FieldError, RawItem, parse_rfc3339, required_text, text};
+use super::item::{ItemResult, Outcome, SourcedItem};
 use super::reference::{ReferenceData, keep_rejected};
-use super::service::{ItemResult, Outcome, SourcedItem};
+use crate::clock::Clock;
 use crate::config::UnknownDirections;
-use crate::db::entities::response;
+use crate::db::{entities::response, repo};
+use crate::domain::{Driver, Score};
+use crate::responses::store;
 
-pub const DRIVERS: [&str; 5] = ["timeliness", "courtesy", "competence", "clarity", "fairness"];
 const MAX_COMMENT: usize = 2000;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -37,12 +36,8 @@ pub struct ValidResponse {
 }
 
 /// A 0–10 whole number ("9", " 10 "); "9.5", "11", "dix" are refused.
-pub fn parse_score(raw: &str) -> Result<i16, String> {
-    match raw.trim().parse::<i16>() {
-        Ok(score) if (0..=10).contains(&score) => Ok(score),
-        Ok(score) => Err(format!("{score} is outside 0–10")),
-        Err(_) => Err(format!("{raw:?} is not a whole number from 0 to 10")),
-    }
+fn parse_score(raw: &str) -> Result<i16, String> {
+    Score::parse(raw).map(i16::from)
 }
 
 /// A positive weight; a decimal comma ("2,5") is accepted, as French spreadsheets write it.
@@ -116,7 +111,7 @@ pub fn parse_response(item: &RawItem, zone: Tz) -> Result<ValidResponse, Vec<Fie
         None
     };
     let mut drivers = [None; 5];
-    for (slot, driver) in drivers.iter_mut().zip(DRIVERS) {
+    for (slot, driver) in drivers.iter_mut().zip(Driver::ALL.map(Driver::as_str)) {
         let prefixed = format!("score_{driver}");
         let present = [driver, prefixed.as_str()]
             .iter()
@@ -170,9 +165,7 @@ pub struct ResponseImporter {
     zone: Tz,
     reference: ReferenceData,
     keep_rejects: bool,
-    /// Months ("YYYY-MM", city time zone) whose responses changed: their roll-up is recomputed
-    /// by `finish`.
-    touched: std::collections::BTreeSet<String>,
+    clock: Clock,
 }
 
 pub const SOURCE: &str = "responses_csv";
@@ -182,18 +175,10 @@ impl ResponseImporter {
         db: &impl ConnectionTrait,
         zone: Tz,
         unknown_directions: UnknownDirections,
+        clock: Clock,
     ) -> Result<ResponseImporter, DbErr> {
         let reference = ReferenceData::load(db, unknown_directions).await?;
-        Ok(ResponseImporter { zone, reference, keep_rejects: true, touched: Default::default() })
-    }
-
-    /// Bring the monthly roll-up up to date with what this importer stored.
-    pub async fn finish<C>(&mut self, db: &C) -> Result<(), DbErr>
-    where
-        C: ConnectionTrait + TransactionTrait,
-    {
-        let months = std::mem::take(&mut self.touched);
-        crate::reporting::rollup::refresh(db, self.zone, months).await
+        Ok(ResponseImporter { zone, reference, keep_rejects: true, clock })
     }
 
     /// For replays: a rejected item is reported but not stored again.
@@ -215,13 +200,13 @@ impl ResponseImporter {
             Err(reasons) => return Ok(Err(reasons)),
         };
         let (direction_id, channel_id) =
-            match self.reference.resolve(db, &valid.direction_code, &valid.channel_code).await? {
+            match self.reference.resolve(db, &valid.direction_code, &valid.channel_code, self.clock.now()).await? {
                 Ok(ids) => ids,
                 Err(reasons) => return Ok(Err(reasons)),
             };
         let stratum =
             valid.stratum.clone().unwrap_or_else(|| format!("{}:{}", valid.direction_code, valid.channel_code));
-        let now = Utc::now();
+        let now = self.clock.now();
         Ok(Ok(response::Model {
             id: 0,
             invitation_id: None,
@@ -258,9 +243,7 @@ impl ResponseImporter {
         let txn = db.begin().await?;
         let ids: Vec<String> =
             prepared.iter().filter_map(|p| p.as_ref().ok().and_then(|m| m.external_id.clone())).collect();
-        let mut existing: HashMap<String, response::Model> = response::Entity::find()
-            .filter(response::Column::ExternalId.is_in(ids))
-            .all(&txn)
+        let mut existing: HashMap<String, response::Model> = repo::responses::find_by_external_ids(&txn, ids)
             .await?
             .into_iter()
             .filter_map(|m| m.external_id.clone().map(|id| (id, m)))
@@ -279,7 +262,15 @@ impl ResponseImporter {
             match prepared {
                 Err(reasons) if !self.keep_rejects => result.reasons = reasons,
                 Err(reasons) => {
-                    let kept = keep_rejected(&txn, SOURCE, result.service_request_id.clone(), item, &reasons).await?;
+                    let kept = keep_rejected(
+                        &txn,
+                        SOURCE,
+                        result.service_request_id.clone(),
+                        item,
+                        &reasons,
+                        self.clock.now(),
+                    )
+                    .await?;
                     result.reasons = reasons;
                     result.ingestion_error_id = Some(kept);
                 }
@@ -288,31 +279,12 @@ impl ResponseImporter {
                     match existing.get(&key) {
                         Some(current) if same_response(current, &model) => result.outcome = Outcome::Unchanged,
                         Some(current) => {
-                            self.touched.insert(crate::reporting::rollup::month_of(current.submitted_at, self.zone));
-                            self.touched.insert(crate::reporting::rollup::month_of(model.submitted_at, self.zone));
-                            let mut active = current.clone().into_active_model();
-                            active.overall_score = Set(model.overall_score);
-                            active.score_timeliness = Set(model.score_timeliness);
-                            active.score_courtesy = Set(model.score_courtesy);
-                            active.score_competence = Set(model.score_competence);
-                            active.score_clarity = Set(model.score_clarity);
-                            active.score_fairness = Set(model.score_fairness);
-                            active.comment = Set(model.comment.clone());
-                            active.completion = Set(model.completion.clone());
-                            active.submitted_at = Set(model.submitted_at);
-                            active.direction_id = Set(model.direction_id);
-                            active.channel_id = Set(model.channel_id);
-                            active.stratum = Set(model.stratum.clone());
-                            active.weight = Set(model.weight);
-                            let updated = active.update(&txn).await?;
+                            let updated = store::replace(&txn, self.zone, current.clone(), &model).await?;
                             existing.insert(key, updated);
                             result.outcome = Outcome::Updated;
                         }
                         None => {
-                            self.touched.insert(crate::reporting::rollup::month_of(model.submitted_at, self.zone));
-                            let mut active = model.clone().into_active_model();
-                            active.id = sea_orm::ActiveValue::NotSet;
-                            let inserted = active.insert(&txn).await?;
+                            let inserted = store::insert(&txn, self.zone, model).await?;
                             existing.insert(key, inserted);
                             result.outcome = Outcome::Created;
                         }

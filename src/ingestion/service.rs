@@ -4,108 +4,15 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, TransactionSession, TransactionTrait};
-use serde::Serialize;
+use sea_orm::{ConnectionTrait, DbErr, TransactionSession, TransactionTrait};
 
-use super::contact::ContactHasher;
 use super::fields::{FieldError, RawItem, ValidRequest, parse_request};
+use super::item::{ItemResult, Outcome, Source, SourcedItem};
 use super::reference::{ReferenceData, keep_rejected};
+use crate::clock::Clock;
 use crate::config::UnknownDirections;
 use crate::db::{self, entities::service_request, repo};
-
-/// Where items come from; stored with every rejected item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Source {
-    Api,
-    Csv,
-    Open311,
-}
-
-impl Source {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Api => "api",
-            Source::Csv => "csv",
-            Source::Open311 => "open311",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Created,
-    Updated,
-    Unchanged,
-    Rejected,
-}
-
-/// What happened to one item.
-#[derive(Debug, Clone, Serialize)]
-pub struct ItemResult {
-    /// Position in the batch (0-based).
-    pub index: usize,
-    /// Line in the source file, for CSV imports.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<u64>,
-    pub service_request_id: Option<String>,
-    pub outcome: Outcome,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub reasons: Vec<FieldError>,
-    /// The row keeping the rejected item, for listing and replay.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ingestion_error_id: Option<i64>,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
-    pub created: u64,
-    pub updated: u64,
-    pub unchanged: u64,
-    pub rejected: u64,
-}
-
-impl Summary {
-    pub fn add(&mut self, outcome: Outcome) {
-        match outcome {
-            Outcome::Created => self.created += 1,
-            Outcome::Updated => self.updated += 1,
-            Outcome::Unchanged => self.unchanged += 1,
-            Outcome::Rejected => self.rejected += 1,
-        }
-    }
-
-    pub fn of(results: &[ItemResult]) -> Summary {
-        let mut summary = Summary::default();
-        for result in results {
-            summary.add(result.outcome);
-        }
-        summary
-    }
-
-    pub fn total(&self) -> u64 {
-        self.created + self.updated + self.unchanged + self.rejected
-    }
-}
-
-/// One item as it arrived.
-#[derive(Debug, Clone)]
-pub struct SourcedItem {
-    pub index: usize,
-    pub line: Option<u64>,
-    pub raw: RawItem,
-    /// Problems found before the fields could be read (a CSV row with the wrong number of
-    /// fields, bytes that are not UTF-8): the item is rejected with these reasons.
-    pub structural_errors: Vec<FieldError>,
-}
-
-impl SourcedItem {
-    pub fn new(index: usize, raw: RawItem) -> SourcedItem {
-        SourcedItem { index, line: None, raw, structural_errors: Vec::new() }
-    }
-}
+use crate::domain::ContactHasher;
 
 /// Holds what a batch needs besides the database: the contact hasher, the policy for unknown
 /// directions, and caches of the reference tables (long imports look codes up once).
@@ -114,6 +21,7 @@ pub struct Ingestor {
     reference: ReferenceData,
     /// Keep rejected items in `ingestion_errors` (off when replaying rows already kept there).
     keep_rejects: bool,
+    clock: Clock,
 }
 
 /// Items are written in transactions of this many.
@@ -124,9 +32,10 @@ impl Ingestor {
         db: &impl ConnectionTrait,
         hasher: ContactHasher,
         unknown_directions: UnknownDirections,
+        clock: Clock,
     ) -> Result<Ingestor, DbErr> {
         let reference = ReferenceData::load(db, unknown_directions).await?;
-        Ok(Ingestor { hasher, reference, keep_rejects: true })
+        Ok(Ingestor { hasher, reference, keep_rejects: true, clock })
     }
 
     /// For replays: a rejected item is reported but not stored again.
@@ -189,7 +98,7 @@ impl Ingestor {
             Err(reasons) => return Ok(Err(reasons)),
         };
         let (direction_id, channel_id) =
-            match self.reference.resolve(db, &valid.direction_code, &valid.channel_code).await? {
+            match self.reference.resolve(db, &valid.direction_code, &valid.channel_code, self.clock.now()).await? {
                 Ok(ids) => ids,
                 Err(reasons) => return Ok(Err(reasons)),
             };
@@ -203,7 +112,7 @@ impl Ingestor {
         channel_id: i64,
         source: Source,
     ) -> service_request::Model {
-        let now = Utc::now();
+        let now = self.clock.now();
         service_request::Model {
             id: 0,
             contact_hash: self.hasher.contact(valid.contact_email.as_ref(), valid.contact_phone.as_ref()),
@@ -258,8 +167,15 @@ impl Ingestor {
             match prepared {
                 Err(reasons) if !self.keep_rejects => result.reasons = reasons.clone(),
                 Err(reasons) => {
-                    let kept =
-                        keep_rejected(&txn, source.as_str(), result.service_request_id.clone(), item, reasons).await?;
+                    let kept = keep_rejected(
+                        &txn,
+                        source.as_str(),
+                        result.service_request_id.clone(),
+                        item,
+                        reasons,
+                        self.clock.now(),
+                    )
+                    .await?;
                     result.reasons = reasons.clone();
                     result.ingestion_error_id = Some(kept);
                 }
@@ -292,8 +208,7 @@ impl Ingestor {
             results.push(result);
         }
 
-        let rows = to_insert.into_iter().map(new_active_model).collect();
-        repo::requests::insert_many(&txn, rows).await?;
+        repo::requests::insert_many(&txn, to_insert).await?;
         for (current, new) in to_update {
             repo::requests::update(&txn, current, new).await?;
         }
@@ -324,27 +239,4 @@ fn same_content(a: &service_request::Model, b: &service_request::Model) -> bool 
         && a.contact_phone == b.contact_phone
         && a.contact_hash == b.contact_hash
         && a.locale == b.locale
-}
-
-fn new_active_model(model: service_request::Model) -> service_request::ActiveModel {
-    service_request::ActiveModel {
-        crm_id: Set(model.crm_id),
-        direction_id: Set(model.direction_id),
-        channel_id: Set(model.channel_id),
-        service_code: Set(model.service_code),
-        service_name: Set(model.service_name),
-        status: Set(model.status),
-        requested_at: Set(model.requested_at),
-        crm_updated_at: Set(model.crm_updated_at),
-        closed_at: Set(model.closed_at),
-        contact_email: Set(model.contact_email),
-        contact_phone: Set(model.contact_phone),
-        contact_hash: Set(model.contact_hash),
-        locale: Set(model.locale),
-        source: Set(model.source),
-        personal_data_purged_at: Set(None),
-        created_at: Set(model.created_at),
-        updated_at: Set(model.updated_at),
-        ..Default::default()
-    }
 }

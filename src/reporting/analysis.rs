@@ -7,7 +7,8 @@ use serde::Serialize;
 use super::period;
 use super::service::{ReportError, StatsQuery, Validated, period_cells, validate};
 use crate::config::Settings;
-use crate::db::{entities::response, repo, repo::cells::ScoreColumn};
+use crate::db::{repo, repo::cells::ScoreColumn};
+use crate::domain::Driver;
 use crate::stats::{self, Cell, GroupBy, compare::Comparison};
 
 /// Two periods, `a` and `b`, compared on the mean overall score (same filters for both).
@@ -190,14 +191,6 @@ pub struct DriversResponse {
     pub drivers: Vec<DriverFigures>,
 }
 
-const DRIVER_COLUMNS: [(&str, response::Column); 5] = [
-    ("timeliness", response::Column::ScoreTimeliness),
-    ("courtesy", response::Column::ScoreCourtesy),
-    ("competence", response::Column::ScoreCompetence),
-    ("clarity", response::Column::ScoreClarity),
-    ("fairness", response::Column::ScoreFairness),
-];
-
 pub async fn drivers(
     db: &impl ConnectionTrait,
     settings: &Settings,
@@ -207,8 +200,9 @@ pub async fn drivers(
     options.by = GroupBy::None;
     let (start, end) = period::bounds(from, to, settings.time_zone);
     let mut figures = Vec::new();
-    for (name, column) in DRIVER_COLUMNS {
-        let cells = period_cells(db, settings.time_zone, false, from, to, ScoreColumn::Driver(column)).await?;
+    for driver in Driver::ALL {
+        let (name, column) = (driver.as_str(), driver);
+        let cells = period_cells(db, settings.time_zone, false, from, to, ScoreColumn::Driver(driver)).await?;
         let estimate = stats::estimate(&cells, &options).overall;
         let joint: Vec<_> = repo::cells::joint_cells(db, start, end, column)
             .await?

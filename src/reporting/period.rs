@@ -1,24 +1,15 @@
 //! Periods are dates in the city's time zone, `from` and `to` both inclusive.
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use crate::db::repo::cells::MonthBoundary;
+use crate::domain::Month;
+pub use crate::domain::month::start_of_day;
 
 pub fn parse_date(field: &str, raw: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
         .map_err(|_| format!("{field} must be a date YYYY-MM-DD, got {raw:?}"))
-}
-
-/// The instant local midnight of `date` happens (the first instant of the day if midnight is
-/// skipped by a clock change).
-pub fn start_of_day(date: NaiveDate, zone: Tz) -> DateTime<Utc> {
-    let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists");
-    zone.from_local_datetime(&midnight)
-        .earliest()
-        .or_else(|| zone.from_local_datetime(&(midnight + chrono::Duration::hours(1))).earliest())
-        .map(|dt| dt.with_timezone(&Utc))
-        .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
 }
 
 /// [from, to] inclusive dates as a half-open UTC interval.
@@ -32,21 +23,7 @@ pub fn bounds(
 
 /// The months from `first` to `last` (inclusive), each with the instant it starts.
 pub fn months(first: NaiveDate, last: NaiveDate, zone: Tz) -> Vec<MonthBoundary> {
-    let mut out = Vec::new();
-    let mut cursor = NaiveDate::from_ymd_opt(first.year(), first.month(), 1).expect("first of month");
-    while cursor <= last && out.len() < 1200 {
-        out.push(MonthBoundary {
-            label: format!("{:04}-{:02}", cursor.year(), cursor.month()),
-            starts: start_of_day(cursor, zone),
-        });
-        cursor = if cursor.month() == 12 {
-            NaiveDate::from_ymd_opt(cursor.year() + 1, 1, 1)
-        } else {
-            NaiveDate::from_ymd_opt(cursor.year(), cursor.month() + 1, 1)
-        }
-        .expect("next month");
-    }
-    out
+    Month::range(first, last).into_iter().map(|m| MonthBoundary { label: m.label(), starts: m.starts(zone) }).collect()
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::period;
 use crate::config::Settings;
 use crate::db::repo::{self, cells::ScoreColumn};
+use crate::domain::{Channel, Month};
 use crate::stats::{self, Estimate, GroupBy, Options};
 
 #[derive(Debug, thiserror::Error)]
@@ -72,12 +73,9 @@ pub(crate) async fn validate(
         return Err(ReportError::Invalid(format!("unknown direction code {code:?}")));
     }
     if let Some(code) = &query.channel
-        && !crate::ingestion::fields::CHANNELS.contains(&code.as_str())
+        && Channel::parse(code).is_none()
     {
-        return Err(ReportError::Invalid(format!(
-            "unknown channel {code:?}; expected one of {}",
-            crate::ingestion::fields::CHANNELS.join(", ")
-        )));
+        return Err(ReportError::Invalid(format!("unknown channel {code:?}; expected one of {}", Channel::expected())));
     }
     let options = Options {
         by,
@@ -107,7 +105,7 @@ pub(crate) async fn period_cells(
     score: ScoreColumn,
 ) -> Result<Vec<stats::Cell>, DbErr> {
     if matches!(score, ScoreColumn::Overall) && whole_months(from, to) {
-        let label = |d: NaiveDate| format!("{:04}-{:02}", d.year(), d.month());
+        let label = |d: NaiveDate| Month::containing(d).label();
         return repo::cells::rollup_cells(db, from.map(label).as_deref(), to.map(label).as_deref(), needs_months).await;
     }
     direct_cells(db, zone, needs_months, from, to, score).await

@@ -3,55 +3,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-/// A contact hash in 32 bytes rather than 64 hex characters: a run holds one per candidate.
-pub type ContactKey = [u8; 32];
-
-/// The hex contact hash as bytes (anything else is hashed, so distinct strings stay distinct).
-pub fn contact_key(hash: &str) -> ContactKey {
-    let mut key = [0u8; 32];
-    if hex::decode_to_slice(hash, &mut key).is_err() {
-        use sha2::{Digest, Sha256};
-        key.copy_from_slice(&Sha256::digest(hash.as_bytes()));
-    }
-    key
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Closed,
-    CancelledOrDuplicate,
-    /// Open again (reopened) or anything else.
-    Other,
-}
-
-impl Status {
-    pub fn of(status: &str) -> Status {
-        match status {
-            "closed" => Status::Closed,
-            "cancelled" | "duplicate" => Status::CancelledOrDuplicate,
-            _ => Status::Other,
-        }
-    }
-}
-
-/// A request in the run's window that no earlier run decided. Kept small: a run over a
-/// million requests holds a million of these.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Candidate {
-    pub id: i64,
-    pub direction_id: i64,
-    pub channel_id: i64,
-    pub status: Status,
-    /// Its service code is on the exclusion list.
-    pub excluded_service: bool,
-    pub has_email: bool,
-    pub has_phone: bool,
-    pub contact: Option<ContactKey>,
-    pub closed_at: DateTime<Utc>,
-}
+pub use crate::db::repo::sampling::Candidate;
+use crate::domain::{ContactKey, RequestStatus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -125,9 +80,9 @@ pub fn classify(candidates: &[Candidate], rules: &Rules<'_>) -> Vec<Result<(), E
 
 fn individual(candidate: &Candidate, rules: &Rules<'_>) -> Result<(), Exclusion> {
     match candidate.status {
-        Status::Closed => {}
-        Status::CancelledOrDuplicate => return Err(Exclusion::CancelledOrDuplicate),
-        Status::Other => return Err(Exclusion::NotClosed),
+        RequestStatus::Closed => {}
+        RequestStatus::Cancelled | RequestStatus::Duplicate => return Err(Exclusion::CancelledOrDuplicate),
+        RequestStatus::Open => return Err(Exclusion::NotClosed),
     }
     if candidate.excluded_service {
         return Err(Exclusion::ExcludedService);
@@ -148,13 +103,15 @@ fn individual(candidate: &Candidate, rules: &Rules<'_>) -> Result<(), Exclusion>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::contact::contact_key;
+    use chrono::DateTime;
 
     fn candidate(id: i64, contact: Option<&str>) -> Candidate {
         Candidate {
             id,
             direction_id: 1,
             channel_id: 1,
-            status: Status::Closed,
+            status: RequestStatus::Closed,
             excluded_service: false,
             has_email: contact.is_some(),
             has_phone: false,
@@ -172,9 +129,9 @@ mod tests {
     #[test]
     fn each_rule_excludes_with_its_reason() {
         let mut cancelled = candidate(1, Some("a"));
-        cancelled.status = Status::of("cancelled");
+        cancelled.status = RequestStatus::Cancelled;
         let mut reopened = candidate(2, Some("b"));
-        reopened.status = Status::of("open");
+        reopened.status = RequestStatus::Open;
         let mut sensitive = candidate(3, Some("c"));
         sensitive.excluded_service = true;
         let nobody = candidate(4, None);

@@ -11,23 +11,21 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DbErr, IntoActiveModel, StreamTrait, TransactionSession, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DbErr, StreamTrait, TransactionSession, TransactionTrait};
 use serde::Serialize;
 
 use super::design::{self, StratumCounts, StratumHistory};
 use super::eligibility::{self, Exclusion, Rules};
+use crate::clock::Clock;
 use crate::config::Settings;
-use crate::db::{entities::sampling_run, repo};
-use crate::domain::SurveyToken;
+use crate::db::repo::{self, sampling::RunTotals};
+use crate::domain::{RunStatus, SurveyToken};
 
 pub const LEASE: &str = "lock:sampling";
 
-#[derive(Debug, Clone)]
+/// How to run; the reference time of the eligibility window is the clock's.
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    /// The reference time of the eligibility window.
-    pub now: DateTime<Utc>,
     /// Compute and record, but create no invitation and mark nothing.
     pub dry_run: bool,
     /// Replay a run's seed; a fresh random seed otherwise.
@@ -44,6 +42,8 @@ pub enum SamplingError {
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
     pub run_id: i64,
+    /// A decimal string in JSON: seeds use all 64 bits, beyond what JSON numbers carry exactly.
+    #[serde(serialize_with = "decimal")]
     pub seed: u64,
     pub as_of: DateTime<Utc>,
     pub dry_run: bool,
@@ -57,6 +57,10 @@ pub struct RunReport {
     pub sampled_request_ids: Vec<i64>,
 }
 
+fn decimal<S: serde::Serializer>(value: &u64, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&value.to_string())
+}
+
 #[derive(Debug)]
 pub enum RunOutcome {
     Completed(RunReport),
@@ -64,16 +68,23 @@ pub enum RunOutcome {
     Skipped,
 }
 
-pub async fn run<C>(db: &C, settings: &Settings, options: RunOptions) -> Result<RunOutcome, SamplingError>
+/// One run as of the clock's now.
+pub async fn run<C>(
+    db: &C,
+    settings: &Settings,
+    clock: &Clock,
+    options: RunOptions,
+) -> Result<RunOutcome, SamplingError>
 where
     C: ConnectionTrait + TransactionTrait + StreamTrait,
 {
     let owner = uuid::Uuid::new_v4().to_string();
-    let stale_before = Utc::now() - Duration::minutes(i64::from(settings.sampling.lock_timeout_minutes));
-    if !repo::job_state::try_acquire_lease(db, LEASE, &owner, stale_before).await? {
+    let now = clock.now();
+    let stale_before = now - Duration::minutes(i64::from(settings.sampling.lock_timeout_minutes));
+    if !repo::job_state::try_acquire_lease(db, LEASE, &owner, now, stale_before).await? {
         return Ok(RunOutcome::Skipped);
     }
-    let result = run_locked(db, settings, &options, &owner).await;
+    let result = run_locked(db, settings, clock, &options, &owner).await;
     // Released whatever happened; a crash instead leaves it to go stale.
     let released = repo::job_state::release_lease(db, LEASE, &owner).await;
     let report = result?;
@@ -93,6 +104,7 @@ struct Draw {
 async fn run_locked<C>(
     db: &C,
     settings: &Settings,
+    clock: &Clock,
     options: &RunOptions,
     owner: &str,
 ) -> Result<RunReport, SamplingError>
@@ -100,9 +112,9 @@ where
     C: ConnectionTrait + TransactionTrait + StreamTrait,
 {
     let config = &settings.sampling;
-    let started_at = Utc::now();
+    let started_at = clock.now();
     let seed = options.seed.unwrap_or_else(rand::random);
-    let now = options.now;
+    let now = started_at;
     let window = (
         now - Duration::days(i64::from(config.max_age_days)),
         now - Duration::minutes(i64::from(config.delay_minutes)),
@@ -113,9 +125,9 @@ where
     let channels: HashMap<i64, String> =
         repo::directions::list_channels(db).await?.into_iter().map(|c| (c.id, c.code)).collect();
     let excluded_codes: HashSet<String> = config.excluded_service_codes.iter().cloned().collect();
-    let clock = std::time::Instant::now();
+    let timer = std::time::Instant::now();
     let candidates = repo::sampling::candidates(db, window.0, window.1, &excluded_codes).await?;
-    let read = clock.elapsed();
+    let read = timer.elapsed();
     let opted_out = repo::sampling::opted_out_hashes(db).await?;
     let quarantined =
         repo::sampling::recently_invited_hashes(db, now - Duration::days(i64::from(config.quarantine_days))).await?;
@@ -169,41 +181,38 @@ where
         draws.push(Draw { request_id: candidate.id, stratum: index as u32, verdict });
     }
     drop(candidates);
-    let decided_in = clock.elapsed() - read;
+    let decided_in = timer.elapsed() - read;
 
-    let mut run = sampling_run::ActiveModel {
-        started_at: Set(started_at),
-        as_of: Set(now),
-        seed: Set(seed as i64),
-        dry_run: Set(options.dry_run),
-        status: Set("running".into()),
-        parameters: Set(serde_json::to_value(config).unwrap_or_default()),
-        exclusions: Set(serde_json::json!({})),
-        strata: Set(serde_json::json!([])),
-        ..Default::default()
+    let run = repo::sampling::NewRun {
+        started_at,
+        as_of: now,
+        seed,
+        dry_run: options.dry_run,
+        parameters: serde_json::to_value(config).unwrap_or_default(),
     };
-    let stored = repo::sampling::insert_run(db, run.clone()).await?;
-    let run_id = stored.id;
+    let run_id = repo::sampling::start_run(db, run).await?;
     let mut sampled_request_ids = Vec::new();
     if !options.dry_run {
-        match write_invitations(db, settings, run_id, &counts_by_index, &mut draws, owner, &mut sampled_request_ids)
-            .await
-        {
-            Ok(()) => {}
-            Err(err) => {
-                let mut failed = stored.into_active_model();
-                failed.status = Set("failed".into());
-                failed.finished_at = Set(Some(Utc::now()));
-                failed.error = Set(Some(crate::telemetry::error_chain(&err)));
-                let _ = repo::sampling::update_run(db, failed).await;
-                return Err(err.into());
-            }
+        let written = write_invitations(
+            db,
+            settings,
+            clock,
+            run_id,
+            &counts_by_index,
+            &mut draws,
+            owner,
+            &mut sampled_request_ids,
+        )
+        .await;
+        if let Err(err) = written {
+            let _ = repo::sampling::fail_run(db, run_id, clock.now(), crate::telemetry::error_chain(&err)).await;
+            return Err(err.into());
         }
     } else {
         sampled_request_ids = draws.iter().filter(|d| d.verdict == Ok(true)).map(|d| d.request_id).collect();
     }
 
-    let written_in = clock.elapsed() - read - decided_in;
+    let written_in = timer.elapsed() - read - decided_in;
     tracing::info!(
         run = run_id,
         candidates = draws.len(),
@@ -223,15 +232,15 @@ where
     let population = strata.iter().map(|s| s.population).sum();
     let eligible = strata.iter().map(|s| s.eligible).sum();
     let sampled = strata.iter().map(|s| s.sampled).sum();
-    run.id = Set(run_id);
-    run.finished_at = Set(Some(Utc::now()));
-    run.status = Set(if options.dry_run { "dry_run" } else { "completed" }.into());
-    run.population_count = Set(population as i64);
-    run.eligible_count = Set(eligible as i64);
-    run.sampled_count = Set(sampled as i64);
-    run.exclusions = Set(serde_json::to_value(&exclusions).unwrap_or_default());
-    run.strata = Set(serde_json::to_value(&strata).unwrap_or_default());
-    repo::sampling::update_run(db, run).await?;
+    let totals = RunTotals {
+        status: if options.dry_run { RunStatus::DryRun } else { RunStatus::Completed },
+        population,
+        eligible,
+        sampled,
+        exclusions: serde_json::to_value(&exclusions).unwrap_or_default(),
+        strata: serde_json::to_value(&strata).unwrap_or_default(),
+    };
+    repo::sampling::finish_run(db, run_id, clock.now(), totals).await?;
     Ok(RunReport {
         run_id,
         seed,
@@ -249,9 +258,11 @@ where
 /// Writes the decisions in batches of `sampling.batch_size` requests, in request id order (the
 /// ledger's key: appending in key order keeps its index writes local), each batch with its
 /// invitations and outbox rows in one transaction.
+#[allow(clippy::too_many_arguments)]
 async fn write_invitations<C>(
     db: &C,
     settings: &Settings,
+    clock: &Clock,
     run_id: i64,
     strata: &[StratumCounts],
     draws: &mut [Draw],
@@ -299,10 +310,10 @@ where
             .collect();
         let decided_ids: Vec<i64> = batch.iter().map(|d| d.request_id).collect();
         let txn = db.begin().await?;
-        repo::sampling::write_batch(&txn, run_id, &batch_strata, &invitations, &decided_ids, Utc::now()).await?;
+        repo::sampling::write_batch(&txn, run_id, &batch_strata, &invitations, &decided_ids, clock.now()).await?;
         txn.commit().await?;
         sampled_request_ids.extend(invitations.iter().map(|i| i.service_request_id));
-        repo::job_state::refresh_lease(db, LEASE, owner).await?;
+        repo::job_state::refresh_lease(db, LEASE, owner, clock.now()).await?;
         invited += invitations.len();
         if invited >= statistics_at {
             repo::sampling::refresh_planner_statistics(db).await?;
@@ -346,8 +357,23 @@ async fn load_history(
     Ok(history)
 }
 
-/// The run as a table, one line per stratum, for people.
-pub fn format_report(report: &RunReport) -> String {
+/// The run as a table, one line per stratum, for people (the CLI prints it, the log records it).
+impl std::fmt::Display for RunReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&format_report(self))
+    }
+}
+
+impl std::fmt::Display for RunOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunOutcome::Completed(report) => report.fmt(f),
+            RunOutcome::Skipped => f.write_str("another sampling run is in progress; nothing done\n"),
+        }
+    }
+}
+
+fn format_report(report: &RunReport) -> String {
     let mut out = format!(
         "sampling run {}{} as of {} (seed {}): population {}, eligible {}, sampled {}\n",
         report.run_id,

@@ -1,14 +1,14 @@
 //! Request guards for authentication. `ApiClient`: `Authorization: Bearer <api key>`, for the
 //! CRM and other systems. A missing or wrong key is a plain 401 (JSON on API paths).
 
+use crate::accounts;
+use crate::jobs::Jobs;
+use crate::web::error::AuthFailure;
 use rocket::{
     Request,
     http::Status,
     request::{FromRequest, Outcome},
 };
-use sea_orm::DatabaseConnection;
-
-use crate::accounts;
 
 /// An authenticated API key.
 #[derive(Debug, Clone)]
@@ -23,9 +23,6 @@ impl ApiClient {
         format!("api_key:{}", self.key_id)
     }
 }
-
-/// Why authentication failed, kept for the error catcher so the client learns what to fix.
-pub struct AuthFailure(pub Option<&'static str>);
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for ApiClient {
@@ -48,10 +45,10 @@ async fn authenticate(request: &Request<'_>) -> Outcome<ApiClient, &'static str>
     let Some(presented) = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")) else {
         return Outcome::Error((Status::Unauthorized, "the Authorization header must be Bearer <api key>"));
     };
-    let Some(db) = request.rocket().state::<DatabaseConnection>() else {
+    let Some(jobs) = request.rocket().state::<Jobs>() else {
         return Outcome::Error((Status::InternalServerError, "no database"));
     };
-    match accounts::authenticate_api_key(db, presented.trim()).await {
+    match accounts::authenticate_api_key(&jobs.db, presented.trim(), jobs.clock.now()).await {
         Ok(Some(key)) => Outcome::Success(ApiClient { key_id: key.id, name: key.name }),
         Ok(None) => Outcome::Error((Status::Unauthorized, "unknown or revoked API key")),
         Err(err) => {

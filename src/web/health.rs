@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use rocket::{State, get, http::Status, routes, serde::json::Json};
-use sea_orm::DatabaseConnection;
 use serde::Serialize;
+
+use crate::jobs::Jobs;
 
 #[derive(Serialize)]
 pub struct Health {
@@ -17,8 +18,9 @@ pub struct Health {
 const PING_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[get("/health")]
-async fn health(db: &State<DatabaseConnection>) -> (Status, Json<Health>) {
-    let database = crate::db::backend_name(db.inner());
+async fn health(jobs: &State<Jobs>) -> (Status, Json<Health>) {
+    let db = &jobs.db;
+    let database = crate::db::backend_name(db);
     let reachable = matches!(tokio::time::timeout(PING_TIMEOUT, db.ping()).await, Ok(Ok(())));
     if !reachable {
         tracing::warn!(database, "health check: database unreachable");

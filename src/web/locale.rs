@@ -11,7 +11,6 @@ use rocket::{
 };
 
 use crate::domain::Locale;
-use crate::web::templates::PageMeta;
 
 pub const LANG_COOKIE: &str = "lang";
 
@@ -37,19 +36,5 @@ impl<'r> FromRequest<'r> for Locale {
             request.cookies().add(cookie);
         }
         Outcome::Success(locale)
-    }
-}
-
-pub fn page_meta(request: &Request<'_>) -> PageMeta {
-    PageMeta { locale: request_locale(request), path: request.uri().path().to_string() }
-}
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for PageMeta {
-    type Error = std::convert::Infallible;
-
-    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        let locale = request.guard::<Locale>().await.succeeded().unwrap_or_default();
-        Outcome::Success(PageMeta { locale, path: request.uri().path().to_string() })
     }
 }

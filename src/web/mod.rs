@@ -1,11 +1,12 @@
-//! The Rocket layer: routes, request guards, fairings, templates. Handlers are thin: they take
-//! guards and parsed input, call one service function, and pick a template or JSON.
+//! The Rocket layer: routes, request guards, fairings, and the one mapping from errors to HTTP
+//! (`error`). Handlers are thin: they take guards and parsed input, call one service or job,
+//! and pick a page or JSON.
 
 pub mod api;
-pub mod errors;
+pub mod error;
 pub mod fairings;
 pub mod guards;
 pub mod health;
 pub mod locale;
+pub mod page;
 pub mod pages;
-pub mod templates;

@@ -3,12 +3,13 @@
 use minijinja::context;
 use rocket::{State, get, response::content::RawHtml, routes};
 
-use crate::error::AppError;
-use crate::web::templates::{PageMeta, Templates};
+use crate::templates::Templates;
+use crate::web::error::AppError;
+use crate::web::page::{PageMeta, render};
 
 #[get("/")]
 fn home(templates: &State<Templates>, page: PageMeta) -> Result<RawHtml<String>, AppError> {
-    templates.render("home.html.j2", &page, context! {})
+    Ok(render(templates, "home.html.j2", &page, context! {})?)
 }
 
 pub fn routes() -> Vec<rocket::Route> {

@@ -5,15 +5,8 @@
 //! `postgres://postgres@127.0.0.1:5432/test`) and dropped when the test ends, even if it panics.
 
 use rocket::{figment::Figment, local::asynchronous::Client};
-use satisfaction::{
-    app,
-    config::Settings,
-    db::entities::{channel, service_request},
-};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, Database, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter,
-};
+use satisfaction::{app, clock::Clock, config::Settings, jobs::Jobs};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 
 pub const DEFAULT_TEST_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -124,8 +117,8 @@ pub fn test_figment(database_url: &str) -> Figment {
 pub struct TestApp {
     pub client: Client,
     pub db: DatabaseConnection,
-    #[allow(dead_code)] // read by the feature tests that need configuration values
-    pub settings: std::sync::Arc<Settings>,
+    /// The jobs on the application's database, settings and clock (as the scheduler runs them).
+    pub jobs: Jobs,
     // Last: dropped after the pool and client above.
     pub database: TestDatabase,
 }
@@ -136,10 +129,17 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// As `spawn_app`, with settings changed by `configure` (e.g. a smaller batch limit).
 pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(Figment) -> Figment) -> TestApp {
+    spawn_app_at(backend, Clock::system(), configure).await
+}
+
+/// As `spawn_app_with`, on `clock` (a fixed clock the test moves).
+pub async fn spawn_app_at(backend: Backend, clock: Clock, configure: impl FnOnce(Figment) -> Figment) -> TestApp {
     let database = TestDatabase::create(backend).await;
-    let application = app::build(configure(test_figment(&database.url))).await.expect("application builds");
+    let figment = configure(test_figment(&database.url));
+    let application = app::build_with_clock(figment, clock).await.expect("application builds");
     let client = Client::tracked(application.rocket).await.expect("valid rocket");
-    TestApp { client, db: application.db, settings: application.settings, database }
+    let jobs = application.jobs;
+    TestApp { client, db: jobs.db.clone(), jobs, database }
 }
 
 /// A connection to a fresh, migrated database, without the web layer.
@@ -153,7 +153,10 @@ pub async fn migrated_database(backend: Backend) -> (TestDatabase, DatabaseConne
 impl TestApp {
     /// A fresh API key, as `satisfaction api-key create` would make.
     pub async fn api_key(&self) -> String {
-        satisfaction::accounts::create_api_key(&self.db, "tests", "test").await.expect("api key").1
+        satisfaction::accounts::create_api_key(&self.db, "tests", "test", self.jobs.clock.now())
+            .await
+            .expect("api key")
+            .1
     }
 
     pub async fn post_requests(&self, key: &str, body: &str) -> (rocket::http::Status, serde_json::Value) {
@@ -179,41 +182,4 @@ impl TestApp {
         let status = response.status();
         (status, response.into_json().await.unwrap_or(serde_json::Value::Null))
     }
-}
-
-/// A direction and a channel to hang test rows on.
-pub struct Fixture {
-    pub direction_id: i64,
-    pub channel_id: i64,
-}
-
-/// Registers direction TP and finds the phone channel.
-pub async fn fixture(db: &DatabaseConnection) -> Fixture {
-    let direction =
-        satisfaction::db::repo::directions::insert(db, "TP", "Travaux publics", "Public works").await.unwrap();
-    let channel = channel::Entity::find().filter(channel::Column::Code.eq("phone")).one(db).await.unwrap().unwrap();
-    Fixture { direction_id: direction.id, channel_id: channel.id }
-}
-
-/// A closed request, closed now, with no contact.
-pub async fn insert_request(
-    db: &DatabaseConnection,
-    fx: &Fixture,
-    crm_id: &str,
-) -> Result<service_request::Model, DbErr> {
-    let now = chrono::Utc::now();
-    service_request::ActiveModel {
-        crm_id: Set(crm_id.into()),
-        direction_id: Set(fx.direction_id),
-        channel_id: Set(fx.channel_id),
-        status: Set("closed".into()),
-        closed_at: Set(Some(now)),
-        locale: Set("fr".into()),
-        source: Set("api".into()),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
 }

@@ -170,7 +170,9 @@ async fn unknown_directions_can_be_rejected_then_replayed(backend: Backend) {
     let result = replay(&app, &key, error_id).await;
     assert_eq!(result["results"][0]["outcome"], "rejected");
 
-    satisfaction::accounts::add_direction(&app.db, "URB", "Urbanisme", "Urban planning").await.unwrap();
+    satisfaction::accounts::add_direction(&app.db, "URB", "Urbanisme", "Urban planning", app.jobs.clock.now())
+        .await
+        .unwrap();
     let result = replay(&app, &key, error_id).await;
     assert_eq!(result["results"][0]["outcome"], "created");
     stored(&app, "D-1").await;

@@ -1,8 +1,10 @@
 //! Integration tests: one binary, one module per feature. Tests that touch the database run
 //! once on SQLite and once on PostgreSQL (see `on_both_databases!`).
 
+mod factories;
 mod helpers;
 
+mod architecture;
 mod cli;
 mod constraints;
 mod health;

@@ -2,7 +2,8 @@ use migration::{Migrator, MigratorTrait};
 use satisfaction::db::{self, entities};
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Statement};
 
-use crate::helpers::{Backend, TestDatabase, fixture, insert_request, migrated_database};
+use crate::factories::{Reference, RequestRow, insert_request};
+use crate::helpers::{Backend, TestDatabase, migrated_database};
 use crate::on_both_databases;
 
 pub const TABLES: [&str; 15] = [
@@ -84,8 +85,8 @@ async fn the_decision_ledger_keeps_its_rows_without_foreign_keys(backend: Backen
     let settings = satisfaction::config::Settings::from_figment(&crate::helpers::test_figment(&database.url)).unwrap();
     let conn = db::connect(&database.url, &settings.database).await.unwrap();
     Migrator::up(&conn, Some(7)).await.expect("migrations 1 to 7");
-    let fx = fixture(&conn).await;
-    let request = insert_request(&conn, &fx, "R-1").await.unwrap();
+    let fx = Reference::with_directions(&conn, &["TP"]).await;
+    let request = insert_request(&conn, &fx, &RequestRow::closed("R-1", chrono::Utc::now())).await.unwrap();
     let now = chrono::Utc::now();
     let run = entities::sampling_run::ActiveModel {
         started_at: Set(now),

@@ -6,12 +6,8 @@ use std::{
 };
 
 use chrono::{DateTime, Duration, Utc};
-use satisfaction::{
-    config::{Settings, UnknownDirections},
-    db::entities::service_request,
-    ingestion::{Ingestor, open311::Poller},
-};
-use sea_orm::{EntityTrait, PaginatorTrait};
+use satisfaction::{clock::Clock, config::Settings, db::entities::service_request, jobs::Jobs};
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -110,12 +106,13 @@ fn record(id: usize, updated: DateTime<Utc>) -> Value {
     record
 }
 
-fn settings_for(database_url: &str, endpoint: &str) -> Settings {
+/// The jobs polling `endpoint`, on a clock standing at `now`.
+fn jobs_for(db: &DatabaseConnection, database_url: &str, endpoint: &str, now: DateTime<Utc>) -> Jobs {
     let figment = test_figment(database_url)
         .merge(("open311.endpoint", endpoint))
         .merge(("open311.page_size", 10))
         .merge(("open311.initial_lookback_days", 200));
-    Settings::from_figment(&figment).unwrap()
+    Jobs::new(db.clone(), Arc::new(Settings::from_figment(&figment).unwrap()), Clock::fixed(now))
 }
 
 async fn the_poller_pages_through_and_resumes_from_its_mark(backend: Backend) {
@@ -124,11 +121,9 @@ async fn the_poller_pages_through_and_resumes_from_its_mark(backend: Backend) {
     // 25 records over the last 150 days: two 90-day windows, three pages in the busy one.
     let records = (0..25).map(|i| record(i, now - Duration::days(150) + Duration::days(6 * i as i64))).collect();
     let server = Open311Server::start(records).await;
-    let settings = settings_for(&database.url, &server.base);
-    let poller = Poller::new(&settings.open311).unwrap();
-    let mut ingestor = Ingestor::new(&db, settings.contact_hasher(), UnknownDirections::Register).await.unwrap();
+    let jobs = jobs_for(&db, &database.url, &server.base, now);
 
-    let summary = poller.poll(&db, &mut ingestor, now).await.unwrap();
+    let summary = jobs.poll_open311().await.unwrap();
     assert_eq!(summary.items.created, 25, "{summary:?}");
     assert_eq!(summary.items.rejected, 0);
     assert_eq!(summary.windows, 3, "200 days in windows of at most 90");
@@ -152,7 +147,8 @@ async fn the_poller_pages_through_and_resumes_from_its_mark(backend: Backend) {
     server.queries.lock().unwrap().clear();
     let later = now + Duration::hours(6);
     server.records.lock().unwrap().push(record(100, later - Duration::hours(1)));
-    let summary = poller.poll(&db, &mut ingestor, later).await.unwrap();
+    jobs.clock.set(later);
+    let summary = jobs.poll_open311().await.unwrap();
     assert_eq!(summary.items.created, 1, "{summary:?}");
     let queries = server.queries.lock().unwrap().clone();
     assert_eq!(queries.len(), 1);
@@ -165,15 +161,13 @@ async fn an_unreachable_or_broken_endpoint_is_a_clear_error(backend: Backend) {
     let (database, db) = migrated_database(backend).await;
     let now = Utc::now();
     // Nothing listens on port 9 of loopback.
-    let settings = settings_for(&database.url, "http://127.0.0.1:9/open311/v2");
-    let poller = Poller::new(&settings.open311).unwrap();
-    let mut ingestor = Ingestor::new(&db, settings.contact_hasher(), UnknownDirections::Register).await.unwrap();
-    let err = poller.poll(&db, &mut ingestor, now).await.unwrap_err().to_string();
+    let jobs = jobs_for(&db, &database.url, "http://127.0.0.1:9/open311/v2", now);
+    let err = jobs.poll_open311().await.unwrap_err().to_string();
     assert!(err.contains("cannot reach the Open311 endpoint"), "{err}");
 
     let server = Open311Server::start(vec![]).await;
-    let settings = settings_for(&database.url, &format!("{}/wrong-path", server.base));
-    let err = Poller::new(&settings.open311).unwrap().poll(&db, &mut ingestor, now).await.unwrap_err().to_string();
+    let jobs = jobs_for(&db, &database.url, &format!("{}/wrong-path", server.base), now);
+    let err = jobs.poll_open311().await.unwrap_err().to_string();
     assert!(err.contains("answered 404"), "{err}");
     assert!(
         satisfaction::db::repo::job_state::get(&db, satisfaction::ingestion::open311::STATE_KEY)

@@ -316,7 +316,7 @@ async fn the_rollup_matches_the_responses(backend: Backend) {
     use satisfaction::db::repo::cells::{self, ScoreColumn};
     use satisfaction::reporting::period;
     let (app, key) = imported(backend).await;
-    let zone = app.settings.time_zone;
+    let zone = app.jobs.settings.time_zone;
     let months = period::months("2022-01-01".parse().unwrap(), "2022-02-28".parse().unwrap(), zone);
     let (start, end) = period::bounds(Some("2022-01-01".parse().unwrap()), Some("2022-02-28".parse().unwrap()), zone);
     let direct = cells::cells(&app.db, start, end, &months, ScoreColumn::Overall).await.unwrap();

@@ -11,7 +11,9 @@ pub struct Model {
     pub started_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
     pub as_of: DateTimeUtc,
-    /// The u64 seed, stored bit-for-bit (`seed as i64`).
+    /// The u64 seed, stored bit-for-bit (`seed as i64`); in JSON, the u64 as a decimal string,
+    /// exact in every JSON client (numbers above 2^53 are not).
+    #[serde(serialize_with = "seed_as_decimal")]
     pub seed: i64,
     pub dry_run: bool,
     pub status: String,
@@ -22,6 +24,10 @@ pub struct Model {
     pub exclusions: Json,
     pub strata: Json,
     pub error: Option<String>,
+}
+
+fn seed_as_decimal<S: serde::Serializer>(seed: &i64, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&(*seed as u64).to_string())
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

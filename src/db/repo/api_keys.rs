@@ -7,12 +7,13 @@ pub async fn insert(
     name: &str,
     prefix: &str,
     key_hash: String,
+    at: chrono::DateTime<chrono::Utc>,
 ) -> Result<api_key::Model, DbErr> {
     api_key::ActiveModel {
         name: Set(name.to_owned()),
         prefix: Set(prefix.to_owned()),
         key_hash: Set(key_hash),
-        created_at: Set(chrono::Utc::now()),
+        created_at: Set(at),
         ..Default::default()
     }
     .insert(db)
@@ -28,9 +29,9 @@ pub async fn find_active_by_prefix(db: &impl ConnectionTrait, prefix: &str) -> R
         .await
 }
 
-pub async fn touch(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+pub async fn touch(db: &impl ConnectionTrait, id: i64, at: chrono::DateTime<chrono::Utc>) -> Result<(), DbErr> {
     api_key::Entity::update_many()
-        .col_expr(api_key::Column::LastUsedAt, sea_orm::sea_query::Expr::value(chrono::Utc::now()))
+        .col_expr(api_key::Column::LastUsedAt, sea_orm::sea_query::Expr::value(at))
         .filter(api_key::Column::Id.eq(id))
         .exec(db)
         .await?;

@@ -5,13 +5,14 @@ use crate::db::entities::audit_log;
 /// Append one line to the audit log. `actor` is "cli", "scheduler", "user:ID" or "api_key:ID".
 pub async fn record(
     db: &impl ConnectionTrait,
+    at: chrono::DateTime<chrono::Utc>,
     actor: &str,
     action: &str,
     subject: Option<String>,
     details: Option<serde_json::Value>,
 ) -> Result<(), DbErr> {
     audit_log::ActiveModel {
-        at: Set(chrono::Utc::now()),
+        at: Set(at),
         actor: Set(actor.to_owned()),
         action: Set(action.to_owned()),
         subject: Set(subject),

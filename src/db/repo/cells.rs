@@ -8,7 +8,19 @@ use sea_orm::{
 };
 
 use crate::db::entities::{channel, direction, response};
+use crate::domain::Driver;
 use crate::stats::Cell;
+
+/// The column holding a driver's score.
+fn driver_column(driver: Driver) -> response::Column {
+    match driver {
+        Driver::Timeliness => response::Column::ScoreTimeliness,
+        Driver::Courtesy => response::Column::ScoreCourtesy,
+        Driver::Competence => response::Column::ScoreCompetence,
+        Driver::Clarity => response::Column::ScoreClarity,
+        Driver::Fairness => response::Column::ScoreFairness,
+    }
+}
 
 /// A month of the report: its label and where it starts (UTC instant of local midnight).
 #[derive(Debug, Clone)]
@@ -77,7 +89,7 @@ async fn load_cells(db: &impl ConnectionTrait, query: &SelectStatement) -> Resul
 #[derive(Debug, Clone, Copy)]
 pub enum ScoreColumn {
     Overall,
-    Driver(response::Column),
+    Driver(Driver),
 }
 
 /// Cells of responses submitted in `[from, to)`. `months` (ascending) labels each response with
@@ -107,7 +119,7 @@ pub async fn cells(
     };
     let score_column = match score {
         ScoreColumn::Overall => R::OverallScore,
-        ScoreColumn::Driver(column) => column,
+        ScoreColumn::Driver(driver) => driver_column(driver),
     };
     let weight = || Expr::col((response::Entity, R::Weight));
     let mut query = Query::select();
@@ -170,9 +182,10 @@ pub async fn joint_cells(
     db: &impl ConnectionTrait,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
-    driver: response::Column,
+    driver: Driver,
 ) -> Result<Vec<crate::stats::drivers::JointCell>, DbErr> {
     use response::Column as R;
+    let driver = driver_column(driver);
     let weight = || Expr::col((response::Entity, R::Weight));
     let mut query = Query::select();
     query
@@ -268,6 +281,77 @@ pub async fn response_counts(
         .into_iter()
         .map(|r| (r.stratum, r.sent as u64, r.complete as u64, r.partial as u64))
         .collect())
+}
+
+/// The roll-up cell a response counts in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellKey {
+    /// "YYYY-MM" in the city's time zone.
+    pub month: String,
+    pub direction_id: i64,
+    pub channel_id: i64,
+    pub stratum: String,
+    pub score: i16,
+}
+
+/// Add one response of weight `weight` to its cell (`sign` = 1), or take one away (`sign` = −1),
+/// in one atomic statement: `INSERT … ON CONFLICT DO UPDATE` adds to the row whoever else is
+/// adding to it at the same moment. A cell brought to zero responses is deleted, so the table
+/// holds exactly the cells a full recompute would.
+pub async fn add_to_cell(db: &impl ConnectionTrait, key: &CellKey, weight: f64, sign: i8) -> Result<(), DbErr> {
+    use crate::db::sql::Params;
+    let sign = f64::from(sign.signum());
+    let mut params = Params::new(db.get_database_backend());
+    let values = [
+        params.bind(key.month.clone()),
+        params.bind(key.direction_id),
+        params.bind(key.channel_id),
+        params.bind(key.stratum.clone()),
+        params.bind(key.score),
+        params.bind(sign as i64),
+        params.bind(sign * weight),
+        params.bind(sign * weight * weight),
+    ];
+    let sql = format!(
+        "INSERT INTO response_cells_monthly (month, direction_id, channel_id, stratum, score, n, sum_w, sum_w2)          VALUES ({}) ON CONFLICT (month, direction_id, channel_id, stratum, score) DO UPDATE SET          n = response_cells_monthly.n + excluded.n,          sum_w = response_cells_monthly.sum_w + excluded.sum_w,          sum_w2 = response_cells_monthly.sum_w2 + excluded.sum_w2",
+        values.join(", ")
+    );
+    db.execute_raw(params.statement(sql)).await?;
+    if sign < 0.0 {
+        let mut params = Params::new(db.get_database_backend());
+        let sql = format!(
+            "DELETE FROM response_cells_monthly WHERE month = {} AND direction_id = {} AND channel_id = {}              AND stratum = {} AND score = {} AND n <= 0",
+            params.bind(key.month.clone()),
+            params.bind(key.direction_id),
+            params.bind(key.channel_id),
+            params.bind(key.stratum.clone()),
+            params.bind(key.score)
+        );
+        db.execute_raw(params.statement(sql)).await?;
+    }
+    Ok(())
+}
+
+/// Every row of the roll-up, in key order (for checks against a recompute).
+pub async fn rollup_rows(db: &impl ConnectionTrait) -> Result<Vec<(CellKey, i64, f64, f64)>, DbErr> {
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT month, direction_id, channel_id, stratum, score, n, sum_w, sum_w2 FROM response_cells_monthly              ORDER BY month, direction_id, channel_id, stratum, score",
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let key = CellKey {
+                month: row.try_get_by_index(0)?,
+                direction_id: row.try_get_by_index(1)?,
+                channel_id: row.try_get_by_index(2)?,
+                stratum: row.try_get_by_index(3)?,
+                score: row.try_get_by_index(4)?,
+            };
+            Ok((key, row.try_get_by_index(5)?, row.try_get_by_index(6)?, row.try_get_by_index(7)?))
+        })
+        .collect()
 }
 
 /// Recompute the roll-up rows of one month (`[start, end)` in UTC) from `responses`.

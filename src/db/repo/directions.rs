@@ -17,13 +17,14 @@ pub async fn insert(
     code: &str,
     name_fr: &str,
     name_en: &str,
+    at: chrono::DateTime<chrono::Utc>,
 ) -> Result<direction::Model, DbErr> {
     direction::ActiveModel {
         code: Set(code.to_owned()),
         name_fr: Set(name_fr.to_owned()),
         name_en: Set(name_en.to_owned()),
         active: Set(true),
-        created_at: Set(chrono::Utc::now()),
+        created_at: Set(at),
         ..Default::default()
     }
     .insert(db)
@@ -36,7 +37,7 @@ pub async fn list_channels(db: &impl ConnectionTrait) -> Result<Vec<channel::Mod
 
 /// Register `code` if it is new (name = code until someone names it); return its id either way.
 /// Safe when two importers meet the same new code at once.
-pub async fn ensure(db: &impl ConnectionTrait, code: &str) -> Result<i64, DbErr> {
+pub async fn ensure(db: &impl ConnectionTrait, code: &str, at: chrono::DateTime<chrono::Utc>) -> Result<i64, DbErr> {
     if let Some(existing) = find_by_code(db, code).await? {
         return Ok(existing.id);
     }
@@ -45,7 +46,7 @@ pub async fn ensure(db: &impl ConnectionTrait, code: &str) -> Result<i64, DbErr>
         name_fr: Set(code.to_owned()),
         name_en: Set(code.to_owned()),
         active: Set(true),
-        created_at: Set(chrono::Utc::now()),
+        created_at: Set(at),
         ..Default::default()
     };
     direction::Entity::insert(row)

@@ -11,6 +11,7 @@ pub struct NewIngestionError {
     pub line_number: Option<i64>,
     pub raw_payload: String,
     pub reasons: serde_json::Value,
+    pub received_at: chrono::DateTime<chrono::Utc>,
 }
 
 pub async fn insert(db: &impl ConnectionTrait, row: NewIngestionError) -> Result<ingestion_error::Model, DbErr> {
@@ -20,7 +21,7 @@ pub async fn insert(db: &impl ConnectionTrait, row: NewIngestionError) -> Result
         line_number: Set(row.line_number),
         raw_payload: Set(row.raw_payload),
         reasons: Set(row.reasons),
-        received_at: Set(chrono::Utc::now()),
+        received_at: Set(row.received_at),
         replay_count: Set(0),
         ..Default::default()
     }
@@ -57,12 +58,13 @@ pub async fn mark_replayed(
     db: &impl ConnectionTrait,
     row: ingestion_error::Model,
     outcome: Result<(), serde_json::Value>,
+    at: chrono::DateTime<chrono::Utc>,
 ) -> Result<ingestion_error::Model, DbErr> {
     let replays = row.replay_count + 1;
     let mut active: ingestion_error::ActiveModel = row.into();
     active.replay_count = Set(replays);
     match outcome {
-        Ok(()) => active.resolved_at = Set(Some(chrono::Utc::now())),
+        Ok(()) => active.resolved_at = Set(Some(at)),
         Err(reasons) => active.reasons = Set(reasons),
     }
     active.update(db).await

@@ -6,9 +6,13 @@ pub async fn get(db: &impl ConnectionTrait, name: &str) -> Result<Option<serde_j
     Ok(job_state::Entity::find_by_id(name.to_owned()).one(db).await?.map(|row| row.value))
 }
 
-pub async fn put(db: &impl ConnectionTrait, name: &str, value: serde_json::Value) -> Result<(), DbErr> {
-    let row =
-        job_state::ActiveModel { name: Set(name.to_owned()), value: Set(value), updated_at: Set(chrono::Utc::now()) };
+pub async fn put(
+    db: &impl ConnectionTrait,
+    name: &str,
+    value: serde_json::Value,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbErr> {
+    let row = job_state::ActiveModel { name: Set(name.to_owned()), value: Set(value), updated_at: Set(at) };
     job_state::Entity::insert(row)
         .on_conflict(
             OnConflict::column(job_state::Column::Name)
@@ -27,10 +31,10 @@ pub async fn try_acquire_lease(
     db: &impl ConnectionTrait,
     name: &str,
     owner: &str,
+    now: chrono::DateTime<chrono::Utc>,
     stale_before: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, DbErr> {
     use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
-    let now = chrono::Utc::now();
     let row = job_state::ActiveModel {
         name: Set(name.to_owned()),
         value: Set(serde_json::json!({"owner": owner})),
@@ -58,12 +62,17 @@ fn owned_by(row: &job_state::Model, owner: &str) -> bool {
 }
 
 /// Show the lease is still alive (long runs call this between batches).
-pub async fn refresh_lease(db: &impl ConnectionTrait, name: &str, owner: &str) -> Result<(), DbErr> {
+pub async fn refresh_lease(
+    db: &impl ConnectionTrait,
+    name: &str,
+    owner: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbErr> {
     if let Some(row) = job_state::Entity::find_by_id(name.to_owned()).one(db).await?
         && owned_by(&row, owner)
     {
         let mut active: job_state::ActiveModel = row.into();
-        active.updated_at = Set(chrono::Utc::now());
+        active.updated_at = Set(now);
         sea_orm::ActiveModelTrait::update(active, db).await?;
     }
     Ok(())

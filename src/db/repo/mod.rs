@@ -7,5 +7,6 @@ pub mod directions;
 pub mod ingestion_errors;
 pub mod job_state;
 pub mod requests;
+pub mod responses;
 pub mod sampling;
 pub mod users;

@@ -14,10 +14,12 @@ pub async fn find_by_crm_ids(
     service_request::Entity::find().filter(service_request::Column::CrmId.is_in(crm_ids.iter().cloned())).all(db).await
 }
 
-pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<service_request::ActiveModel>) -> Result<(), DbErr> {
+/// Insert new requests (their `id` is ignored: the database assigns it).
+pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<service_request::Model>) -> Result<(), DbErr> {
     if rows.is_empty() {
         return Ok(());
     }
+    let rows: Vec<service_request::ActiveModel> = rows.into_iter().map(new_active_model).collect();
     service_request::Entity::insert_many(rows).exec_without_returning(db).await?;
     Ok(())
 }
@@ -42,7 +44,30 @@ pub async fn update(
     active.contact_hash = Set(new.contact_hash);
     active.locale = Set(new.locale);
     active.source = Set(new.source);
-    active.updated_at = Set(chrono::Utc::now());
+    active.updated_at = Set(new.updated_at);
     active.update(db).await?;
     Ok(())
+}
+
+fn new_active_model(model: service_request::Model) -> service_request::ActiveModel {
+    service_request::ActiveModel {
+        crm_id: Set(model.crm_id),
+        direction_id: Set(model.direction_id),
+        channel_id: Set(model.channel_id),
+        service_code: Set(model.service_code),
+        service_name: Set(model.service_name),
+        status: Set(model.status),
+        requested_at: Set(model.requested_at),
+        crm_updated_at: Set(model.crm_updated_at),
+        closed_at: Set(model.closed_at),
+        contact_email: Set(model.contact_email),
+        contact_phone: Set(model.contact_phone),
+        contact_hash: Set(model.contact_hash),
+        locale: Set(model.locale),
+        source: Set(model.source),
+        personal_data_purged_at: Set(None),
+        created_at: Set(model.created_at),
+        updated_at: Set(model.updated_at),
+        ..Default::default()
+    }
 }

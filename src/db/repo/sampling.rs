@@ -6,14 +6,34 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, Statement, StreamTrait, Value,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    StreamTrait,
     sea_query::{Expr, ExprTrait, Query},
 };
 use serde::Serialize;
 
 use crate::db::entities::{invitation, opt_out, response, sampling_decision, sampling_run, service_request};
-use crate::sampling::eligibility::{Candidate, ContactKey, Status, contact_key};
+use crate::db::sql::{JsonRows, Params, to_json};
+use crate::domain::{ContactKey, RequestStatus, RunStatus, contact::contact_key};
+
+/// A request in the run's window that no earlier run decided. Kept small: a run over a
+/// million requests holds a million of these.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub id: i64,
+    pub direction_id: i64,
+    pub channel_id: i64,
+    /// Anything the CRM reports that we do not know counts as open: not decided now.
+    pub status: RequestStatus,
+    /// Its service code is on the exclusion list.
+    pub excluded_service: bool,
+    pub has_email: bool,
+    pub has_phone: bool,
+    pub contact: Option<ContactKey>,
+    pub closed_at: DateTime<Utc>,
+}
 
 /// Requests closed in `[from, to]`, not decided by an earlier run and without an invitation,
 /// streamed in no particular order (the rules and the draw do not depend on it): one query, no
@@ -67,7 +87,7 @@ where
             id: row.try_get_by_index(0)?,
             direction_id: row.try_get_by_index(1)?,
             channel_id: row.try_get_by_index(2)?,
-            status: Status::of(&status),
+            status: RequestStatus::parse(&status).unwrap_or(RequestStatus::Open),
             excluded_service: service_code.is_some_and(|code| excluded_service_codes.contains(&code)),
             contact: contact_hash.as_deref().map(contact_key),
             closed_at: row.try_get_by_index(6)?,
@@ -160,7 +180,7 @@ pub async fn completed_runs_since(
     sampling_run::Entity::find()
         .filter(sampling_run::Column::StartedAt.gte(since))
         .filter(sampling_run::Column::DryRun.eq(false))
-        .filter(sampling_run::Column::Status.eq("completed"))
+        .filter(sampling_run::Column::Status.eq(RunStatus::Completed.as_str()))
         .order_by_asc(sampling_run::Column::StartedAt)
         .all(db)
         .await
@@ -170,18 +190,76 @@ pub async fn recent_runs(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<sa
     sampling_run::Entity::find().order_by_desc(sampling_run::Column::Id).limit(limit).all(db).await
 }
 
-pub async fn insert_run(
-    db: &impl ConnectionTrait,
-    run: sampling_run::ActiveModel,
-) -> Result<sampling_run::Model, DbErr> {
-    run.insert(db).await
+/// A run as it starts: what it will be audited by.
+pub struct NewRun {
+    pub started_at: DateTime<Utc>,
+    pub as_of: DateTime<Utc>,
+    pub seed: u64,
+    pub dry_run: bool,
+    pub parameters: serde_json::Value,
 }
 
-pub async fn update_run(
+/// Record a run as running; returns its id.
+pub async fn start_run(db: &impl ConnectionTrait, run: NewRun) -> Result<i64, DbErr> {
+    let row = sampling_run::ActiveModel {
+        started_at: Set(run.started_at),
+        as_of: Set(run.as_of),
+        // Stored bit-for-bit: the column is a signed 64-bit integer.
+        seed: Set(run.seed as i64),
+        dry_run: Set(run.dry_run),
+        status: Set(RunStatus::Running.as_str().into()),
+        parameters: Set(run.parameters),
+        exclusions: Set(serde_json::json!({})),
+        strata: Set(serde_json::json!([])),
+        ..Default::default()
+    };
+    Ok(row.insert(db).await?.id)
+}
+
+/// What a finished run found.
+pub struct RunTotals {
+    pub status: RunStatus,
+    pub population: u64,
+    pub eligible: u64,
+    pub sampled: u64,
+    pub exclusions: serde_json::Value,
+    pub strata: serde_json::Value,
+}
+
+pub async fn finish_run(
     db: &impl ConnectionTrait,
-    run: sampling_run::ActiveModel,
-) -> Result<sampling_run::Model, DbErr> {
-    run.update(db).await
+    id: i64,
+    finished_at: DateTime<Utc>,
+    totals: RunTotals,
+) -> Result<(), DbErr> {
+    sampling_run::ActiveModel {
+        id: Set(id),
+        finished_at: Set(Some(finished_at)),
+        status: Set(totals.status.as_str().into()),
+        population_count: Set(totals.population as i64),
+        eligible_count: Set(totals.eligible as i64),
+        sampled_count: Set(totals.sampled as i64),
+        exclusions: Set(totals.exclusions),
+        strata: Set(totals.strata),
+        ..Default::default()
+    }
+    .update(db)
+    .await?;
+    Ok(())
+}
+
+/// Record that a run failed, and why.
+pub async fn fail_run(db: &impl ConnectionTrait, id: i64, at: DateTime<Utc>, error: String) -> Result<(), DbErr> {
+    sampling_run::ActiveModel {
+        id: Set(id),
+        finished_at: Set(Some(at)),
+        status: Set(RunStatus::Failed.as_str().into()),
+        error: Set(Some(error)),
+        ..Default::default()
+    }
+    .update(db)
+    .await?;
+    Ok(())
 }
 
 /// A stratum as the invitations of a batch refer to it (by its index in the run).
@@ -342,35 +420,6 @@ async fn insert_decisions(
     Ok(())
 }
 
-fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, DbErr> {
-    serde_json::to_string(value).map_err(|err| DbErr::Custom(format!("cannot encode a batch: {err}")))
-}
-
-/// A JSON array of objects, bound as one parameter, read as a table `x` by the database.
-struct JsonRows {
-    /// What goes after FROM.
-    source: String,
-    backend: DbBackend,
-}
-
-impl JsonRows {
-    /// `columns`: each field's name and its PostgreSQL type (SQLite reads the JSON types).
-    fn new(backend: DbBackend, placeholder: String, columns: &[(&str, &str)]) -> JsonRows {
-        let source = if backend == DbBackend::Postgres {
-            let typed: Vec<String> = columns.iter().map(|(name, sql_type)| format!("{name} {sql_type}")).collect();
-            format!("jsonb_to_recordset({placeholder}::jsonb) AS x({})", typed.join(", "))
-        } else {
-            format!("json_each({placeholder}) AS x")
-        };
-        JsonRows { source, backend }
-    }
-
-    /// The expression reading one field of the current row.
-    fn column(&self, name: &str) -> String {
-        if self.backend == DbBackend::Postgres { format!("x.{name}") } else { format!("x.value ->> '{name}'") }
-    }
-}
-
 /// Refresh PostgreSQL's statistics of `invitations` while a run fills it (a no-op on SQLite,
 /// which keeps no plans across statements this way).
 ///
@@ -384,29 +433,4 @@ pub async fn refresh_planner_statistics(db: &impl ConnectionTrait) -> Result<(),
         db.execute_unprepared("ANALYZE invitations").await?;
     }
     Ok(())
-}
-
-/// Positional parameters of a hand-written statement, in the backend's placeholder style.
-struct Params {
-    backend: DbBackend,
-    values: Vec<Value>,
-}
-
-impl Params {
-    fn new(backend: DbBackend) -> Params {
-        Params { backend, values: Vec::new() }
-    }
-
-    /// Add a value; returns its placeholder.
-    fn bind(&mut self, value: impl Into<Value>) -> String {
-        self.values.push(value.into());
-        match self.backend {
-            DbBackend::Postgres => format!("${}", self.values.len()),
-            _ => "?".to_owned(),
-        }
-    }
-
-    fn statement(self, sql: String) -> Statement {
-        Statement::from_sql_and_values(self.backend, sql, self.values)
-    }
 }

@@ -8,6 +8,7 @@ pub struct NewUserRow<'a> {
     pub password_hash: String,
     pub role: Role,
     pub direction_id: Option<i64>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 pub async fn insert(db: &impl ConnectionTrait, row: NewUserRow<'_>) -> Result<user::Model, DbErr> {
@@ -17,7 +18,7 @@ pub async fn insert(db: &impl ConnectionTrait, row: NewUserRow<'_>) -> Result<us
         role: Set(row.role.as_str().to_owned()),
         direction_id: Set(row.direction_id),
         active: Set(true),
-        created_at: Set(chrono::Utc::now()),
+        created_at: Set(row.created_at),
         ..Default::default()
     }
     .insert(db)

@@ -2,16 +2,12 @@
 //! `POST /api/v1/ingestion-errors/replay`: run them through ingestion again, after a fix of the
 //! reference data; body `{"ids": [..]}` or empty for every unresolved one.
 
-use std::sync::Arc;
-
 use rocket::{State, get, post, routes, serde::json::Json};
-use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 
-use crate::config::Settings;
 use crate::db::{entities::ingestion_error, repo};
-use crate::error::AppError;
-use crate::ingestion::{Ingestor, replay, responses::ResponseImporter};
+use crate::jobs::{Jobs, ReplayReport};
+use crate::web::error::AppError;
 use crate::web::guards::ApiClient;
 
 #[derive(Serialize)]
@@ -24,7 +20,7 @@ pub struct ErrorList {
 #[get("/api/v1/ingestion-errors?<include_resolved>&<source>&<after_id>&<limit>")]
 async fn list(
     _client: ApiClient,
-    db: &State<DatabaseConnection>,
+    jobs: &State<Jobs>,
     include_resolved: Option<bool>,
     source: Option<String>,
     after_id: Option<i64>,
@@ -37,7 +33,7 @@ async fn list(
         after_id,
         limit,
     };
-    let items = repo::ingestion_errors::list(db.inner(), &filter).await?;
+    let items = repo::ingestion_errors::list(&jobs.db, &filter).await?;
     let next_after_id = if items.len() as u64 == limit { items.last().map(|e| e.id) } else { None };
     Ok(Json(ErrorList { items, next_after_id }))
 }
@@ -48,35 +44,14 @@ pub struct ReplayRequest {
     pub ids: Vec<i64>,
 }
 
-#[derive(Serialize)]
-pub struct ReplayResponse {
-    pub results: Vec<replay::ReplayResult>,
-}
-
 #[post("/api/v1/ingestion-errors/replay", data = "<body>")]
 async fn replay_errors(
     client: ApiClient,
-    db: &State<DatabaseConnection>,
-    settings: &State<Arc<Settings>>,
+    jobs: &State<Jobs>,
     body: Option<Json<ReplayRequest>>,
-) -> Result<Json<ReplayResponse>, AppError> {
+) -> Result<Json<ReplayReport>, AppError> {
     let ids = body.map(|b| b.into_inner().ids).unwrap_or_default();
-    let ingestor = Ingestor::new(db.inner(), settings.contact_hasher(), settings.ingestion.unknown_directions)
-        .await?
-        .without_keeping_rejects();
-    let importer = ResponseImporter::new(db.inner(), settings.time_zone, settings.ingestion.unknown_directions)
-        .await?
-        .without_keeping_rejects();
-    let results = replay::replay(db.inner(), ingestor, importer, &ids).await?;
-    repo::audit::record(
-        db.inner(),
-        &client.actor(),
-        "ingestion_errors.replay",
-        None,
-        Some(serde_json::json!({"count": results.len()})),
-    )
-    .await?;
-    Ok(Json(ReplayResponse { results }))
+    Ok(Json(jobs.replay(&client.actor(), &ids).await?))
 }
 
 pub fn routes() -> Vec<rocket::Route> {

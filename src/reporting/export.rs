@@ -1,41 +1,9 @@
-//! `satisfaction stats`: the same figures as `GET /api/v1/stats`, as JSON, a table or CSV.
+//! The figures of `StatsResponse` for people and spreadsheets: numbers in the reader's language
+//! ("9,3" in French), a text table, and CSV. The CLI uses them today, the dashboard's exports next.
 
-use sea_orm::DatabaseConnection;
-
-use crate::cli::StatsArgs;
-use crate::config::Settings;
+use super::StatsResponse;
 use crate::domain::Locale;
-use crate::reporting::{self, StatsQuery, StatsResponse};
 use crate::stats::Estimate;
-
-pub async fn run(args: StatsArgs, db: &DatabaseConnection, settings: &Settings) -> anyhow::Result<()> {
-    let query = StatsQuery {
-        by: args.by.clone(),
-        from: args.from.clone(),
-        to: args.to.clone(),
-        weighted: Some(!args.unweighted),
-        confidence: args.confidence,
-        min_n: args.min_n,
-        direction: args.direction.clone(),
-        channel: args.channel.clone(),
-    };
-    let response = reporting::stats(db, settings, &query).await?;
-    let locale = args.locale.as_deref().and_then(Locale::parse).unwrap_or_else(environment_locale);
-    match args.format.as_str() {
-        "json" => println!("{}", serde_json::to_string_pretty(&response)?),
-        "csv" => print!("{}", to_csv(&response)?),
-        _ => print!("{}", to_table(&response, locale)),
-    }
-    Ok(())
-}
-
-fn environment_locale() -> Locale {
-    ["LC_ALL", "LC_NUMERIC", "LANG"]
-        .iter()
-        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty() && v != "C" && v != "POSIX"))
-        .and_then(|value| Locale::parse(&value))
-        .unwrap_or(Locale::Fr)
-}
 
 /// A number with `decimals` places, with a decimal comma in French.
 pub fn number(value: Option<f64>, decimals: usize, locale: Locale) -> String {

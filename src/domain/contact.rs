@@ -7,7 +7,7 @@
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::domain::Email;
+use super::Email;
 
 /// A phone number in E.164 form (`+14185550134`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -61,6 +61,20 @@ impl ContactHasher {
     pub fn contact(&self, email: Option<&Email>, phone: Option<&PhoneNumber>) -> Option<String> {
         email.map(|e| self.email(e)).or_else(|| phone.map(|p| self.phone(p)))
     }
+}
+
+/// A contact hash in 32 bytes rather than 64 hex characters: a sampling run holds one per
+/// candidate.
+pub type ContactKey = [u8; 32];
+
+/// The hex contact hash as bytes (anything else is hashed, so distinct strings stay distinct).
+pub fn contact_key(hash: &str) -> ContactKey {
+    let mut key = [0u8; 32];
+    if hex::decode_to_slice(hash, &mut key).is_err() {
+        use sha2::Digest;
+        key.copy_from_slice(&Sha256::digest(hash.as_bytes()));
+    }
+    key
 }
 
 #[cfg(test)]

@@ -14,6 +14,24 @@ use rocket::figment::{
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+mod database;
+mod ingestion;
+mod open311;
+mod sampling;
+mod secret;
+mod server;
+mod stats;
+
+pub use database::DatabaseSettings;
+pub use ingestion::{IngestionSettings, UnknownDirections};
+pub use open311::Open311Settings;
+pub use sampling::SamplingSettings;
+pub use secret::Secret;
+pub use server::{SchedulerSettings, SecuritySettings};
+pub use stats::StatsSettings;
+
+use crate::domain::{Channel, ContactHasher};
+
 /// The whole application configuration (Rocket's own keys — port, address, secret_key,
 /// limits — are read by Rocket from the same figment).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -38,132 +56,6 @@ pub struct Settings {
     pub open311: Open311Settings,
     pub sampling: SamplingSettings,
     pub stats: StatsSettings,
-}
-
-/// Defaults of the statistics interfaces (each request may override them).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StatsSettings {
-    /// Cells with fewer responses are reported as suppressed.
-    pub min_n: u64,
-    /// Confidence level of the intervals.
-    pub confidence: f64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DatabaseSettings {
-    pub max_connections: u32,
-    pub min_connections: u32,
-    /// Seconds to wait for a pooled connection before answering "unavailable".
-    pub acquire_timeout_secs: u64,
-    /// Run pending migrations when the server starts.
-    pub migrate_on_start: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SchedulerSettings {
-    /// Run the scheduled jobs inside `serve`. Turn off on all but the instances meant to run jobs
-    /// if you prefer; the jobs are safe to run on several instances at once either way.
-    pub enabled: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SecuritySettings {
-    /// Send `Strict-Transport-Security`; turn on when the server is reached over HTTPS only.
-    pub hsts: bool,
-}
-
-/// What to do with a direction code (`agency_responsible`) the platform has never seen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum UnknownDirections {
-    /// Register it, with the code as its name until an administrator names it.
-    Register,
-    /// Reject the item (kept in ingestion_errors, replayable once the direction exists).
-    Reject,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IngestionSettings {
-    /// Most items accepted in one `POST /api/v1/requests`.
-    pub batch_max_items: usize,
-    pub unknown_directions: UnknownDirections,
-    /// Key of the contact hash (HMAC-SHA256). Unset: derived from Rocket's `secret_key`. Set it
-    /// explicitly in production: changing it breaks the quarantine and opt-out matching.
-    pub contact_hash_key: Option<String>,
-}
-
-/// The Open311 GeoReport v2 poller. Disabled while `endpoint` is empty.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Open311Settings {
-    /// Base URL, e.g. `https://311.ville.example/open311/v2` (requests.json is appended).
-    pub endpoint: String,
-    /// Six-field cron expression (seconds first); empty disables the scheduled poll.
-    pub cron: String,
-    pub jurisdiction_id: Option<String>,
-    pub api_key: Option<String>,
-    /// Page size asked for where the server offers `page`/`page_size`.
-    pub page_size: u32,
-    /// Width of one `start_date`/`end_date` window (the standard allows at most 90 days).
-    pub window_days: u32,
-    /// Ask with `updated_after` (GeoReport v2.1 draft) instead of `start_date`/`end_date`.
-    pub use_updated_after: bool,
-    /// How far back the very first poll looks.
-    pub initial_lookback_days: u32,
-    /// Minutes re-read before the high-water mark each time, for late-committed records.
-    pub overlap_minutes: u32,
-    /// Channel when the record does not say (standard GET responses carry none).
-    pub default_channel: String,
-    /// Keys of `extended_attributes` (the `extensions=true` extension) holding channel and contact.
-    pub channel_attribute: String,
-    pub email_attribute: String,
-    pub phone_attribute: String,
-    pub locale_attribute: String,
-    /// Seconds before an HTTP call to the endpoint is abandoned.
-    pub timeout_secs: u64,
-}
-
-/// The sampling job: eligibility rules and the stratified Poisson design.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct SamplingSettings {
-    /// Six-field cron expression; empty disables the scheduled run.
-    pub cron: String,
-    /// A request is considered once it has been closed this long (minutes).
-    pub delay_minutes: u32,
-    /// ... and no longer than this (days): older ones are out of the frame.
-    pub max_age_days: u32,
-    /// Rate of a stratum with no override.
-    pub default_rate: f64,
-    /// Overrides, most specific first: `stratum_rates` ("TP:phone"), `channel_rates`, `direction_rates`.
-    pub direction_rates: std::collections::BTreeMap<String, f64>,
-    pub channel_rates: std::collections::BTreeMap<String, f64>,
-    pub stratum_rates: std::collections::BTreeMap<String, f64>,
-    /// Responses wanted per stratum per month; when set, each stratum's rate adapts to reach it.
-    pub monthly_target: Option<u32>,
-    /// Floor of an adaptive rate (the ceiling is 1).
-    pub min_rate: f64,
-    /// Days of history the adaptive rate learns volume and response rate from.
-    pub adaptive_lookback_days: u32,
-    /// Response rate assumed for a stratum with fewer than 20 invitations in the lookback.
-    pub assumed_response_rate: f64,
-    /// A contact invited less than this many days ago is not invited again.
-    pub quarantine_days: u32,
-    /// Service codes never surveyed (sensitive matters).
-    pub excluded_service_codes: Vec<String>,
-    /// Phone-only contacts are usable (invitations by SMS).
-    pub sms_enabled: bool,
-    /// Requests decided per transaction (their decision marks, invitations and outbox rows).
-    pub batch_size: usize,
-    /// Days an invitation stays answerable after it is sent (set by delivery).
-    pub invitation_valid_days: u32,
-    /// A run holding the lock longer than this (minutes) is presumed dead and its lock taken over.
-    pub lock_timeout_minutes: u32,
 }
 
 /// Keys that belong to Rocket itself and may appear in the same figment.
@@ -283,7 +175,7 @@ impl Settings {
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         settings.validate()?;
         if settings.ingestion.contact_hash_key.is_none() {
-            settings.ingestion.contact_hash_key = Some(hex::encode(derive_contact_hash_key(figment)));
+            settings.ingestion.contact_hash_key = Some(Secret::new(hex::encode(derive_contact_hash_key(figment))));
         }
         Ok(settings)
     }
@@ -313,11 +205,11 @@ impl Settings {
         if !self.open311.endpoint.is_empty() && Url::parse(&self.open311.endpoint).is_err() {
             return Err(ConfigError::Invalid(format!("open311.endpoint is not a URL: {:?}", self.open311.endpoint)));
         }
-        if !crate::ingestion::fields::CHANNELS.contains(&self.open311.default_channel.as_str()) {
+        if Channel::parse(&self.open311.default_channel).is_none() {
             return Err(ConfigError::Invalid(format!(
                 "open311.default_channel {:?} is not one of {}",
                 self.open311.default_channel,
-                crate::ingestion::fields::CHANNELS.join(", ")
+                Channel::expected()
             )));
         }
         let sampling = &self.sampling;
@@ -355,9 +247,9 @@ impl Settings {
 
     /// The contact hasher, keyed with `ingestion.contact_hash_key` (always set after
     /// `from_figment`: configured, or derived from Rocket's secret key).
-    pub fn contact_hasher(&self) -> crate::ingestion::contact::ContactHasher {
-        let key = self.ingestion.contact_hash_key.as_deref().unwrap_or_default();
-        crate::ingestion::contact::ContactHasher::new(key.as_bytes())
+    pub fn contact_hasher(&self) -> ContactHasher {
+        let key = self.ingestion.contact_hash_key.as_ref().map(Secret::expose).unwrap_or_default();
+        ContactHasher::new(key.as_bytes())
     }
 
     /// Survey and opt-out links: `public_base_url` joined with a path, whatever its trailing slash.
@@ -395,9 +287,29 @@ mod tests {
 
     #[test]
     fn defaults_are_valid_and_embedded() {
-        let settings = Settings::from_figment(&Settings::figment()).unwrap();
-        assert!(settings.database_url.starts_with("sqlite:") || std::env::var("ROCKET_DATABASE_URL").is_ok());
-        assert_eq!(Settings::default().time_zone, chrono_tz::America::Toronto);
+        // The built-in defaults and the shipped Rocket.toml, without the environment (which CI
+        // or a developer may set): a fresh checkout runs on the embedded database.
+        let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("Rocket.toml");
+        for figment in [
+            Figment::from(Serialized::defaults(Settings::default())),
+            Figment::from(Serialized::defaults(Settings::default())).merge(Toml::file(shipped).nested()),
+        ] {
+            let settings = Settings::from_figment(&figment).unwrap();
+            assert!(settings.database_url.starts_with("sqlite:"), "{}", settings.database_url);
+            assert_eq!(settings.time_zone, chrono_tz::America::Toronto);
+            assert!(settings.ingestion.contact_hash_key.is_some(), "a contact hash key is always derived");
+        }
+    }
+
+    #[test]
+    fn settings_print_no_secret() {
+        let figment = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(S::default("ingestion.contact_hash_key", "very-secret-hash-key"))
+            .merge(S::default("open311.api_key", "very-secret-api-key"));
+        let settings = Settings::from_figment(&figment).unwrap();
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("very-secret"), "{printed}");
+        assert_eq!(settings.open311.api_key.as_ref().map(Secret::expose), Some("very-secret-api-key"));
     }
 
     #[test]

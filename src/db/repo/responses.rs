@@ -1,0 +1,46 @@
+//! Rows of `responses`. Storing goes through `responses::store`, which keeps the roll-up in the
+//! same transaction; these functions only read and write the rows themselves.
+
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter,
+};
+
+use crate::db::entities::response;
+
+/// The imported responses with these external ids.
+pub async fn find_by_external_ids(db: &impl ConnectionTrait, ids: Vec<String>) -> Result<Vec<response::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    response::Entity::find().filter(response::Column::ExternalId.is_in(ids)).all(db).await
+}
+
+/// Insert `row` (its `id` is ignored: the database assigns it).
+pub async fn insert(db: &impl ConnectionTrait, row: response::Model) -> Result<response::Model, DbErr> {
+    let mut active = row.into_active_model();
+    active.id = sea_orm::ActiveValue::NotSet;
+    active.insert(db).await
+}
+
+/// Overwrite what an import may change of `current` with the values of `new`.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    current: response::Model,
+    new: &response::Model,
+) -> Result<response::Model, DbErr> {
+    let mut active = current.into_active_model();
+    active.overall_score = Set(new.overall_score);
+    active.score_timeliness = Set(new.score_timeliness);
+    active.score_courtesy = Set(new.score_courtesy);
+    active.score_competence = Set(new.score_competence);
+    active.score_clarity = Set(new.score_clarity);
+    active.score_fairness = Set(new.score_fairness);
+    active.comment = Set(new.comment.clone());
+    active.completion = Set(new.completion.clone());
+    active.submitted_at = Set(new.submitted_at);
+    active.direction_id = Set(new.direction_id);
+    active.channel_id = Set(new.channel_id);
+    active.stratum = Set(new.stratum.clone());
+    active.weight = Set(new.weight);
+    active.update(db).await
+}
