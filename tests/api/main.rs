@@ -13,5 +13,6 @@ mod ingestion_files;
 mod migrations;
 mod open311;
 mod pages;
+mod rollup;
 mod sampling;
 mod stats;

@@ -1,0 +1,131 @@
+//! The monthly roll-up is kept by each write, in the same transaction: after many stores (one at
+//! a time, and eight writers at once), imports and re-imports that move responses between
+//! cells, it equals a full recompute from `responses` (`satisfaction rollup`).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use satisfaction::{
+    db::{entities::response, repo::cells},
+    jobs::FileKind,
+    responses::{rollup, store},
+};
+use sea_orm::DatabaseConnection;
+
+use crate::factories::{Reference, response_row};
+use crate::helpers::{Backend, spawn_app};
+use crate::on_both_databases;
+
+const ZONE: Tz = chrono_tz::America::Toronto;
+
+/// Weights whose sums are exact in binary, so any order of addition gives the same bits.
+const EXACT_WEIGHTS: [f64; 5] = [1.0, 2.5, 4.0, 0.5, 3.25];
+
+/// Response `i`: spread over three months (some in the last local hours of October, which are
+/// already November in UTC), three strata and every score.
+fn nth_response(reference: &Reference, i: usize, weight: f64) -> response::Model {
+    let start: DateTime<Utc> = "2026-09-15T12:00:00Z".parse().unwrap();
+    let submitted = if i % 7 == 0 {
+        // 23:30 on 31 October in Québec: 03:30 UTC on 1 November.
+        "2026-11-01T03:30:00Z".parse().unwrap()
+    } else {
+        start + Duration::hours(17 * i as i64 % (24 * 75))
+    };
+    let (direction, channel) = [("TP", "phone"), ("TP", "email"), ("ENV", "phone")][i % 3];
+    let stratum = format!("{direction}:{channel}");
+    let score = (i % 11) as i16;
+    response_row(reference.direction(direction), reference.channel(channel), &stratum, score, weight, submitted)
+}
+
+type Rows = Vec<(cells::CellKey, i64, f64, f64)>;
+
+/// The roll-up as kept, then as recomputed from scratch.
+async fn kept_and_recomputed(db: &DatabaseConnection) -> (Rows, Rows) {
+    let kept = cells::rollup_rows(db).await.unwrap();
+    rollup::rebuild(db, ZONE).await.unwrap();
+    let recomputed = cells::rollup_rows(db).await.unwrap();
+    (kept, recomputed)
+}
+
+async fn the_rollup_kept_by_each_write_equals_a_recompute(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let db = app.db.clone();
+    let reference = Arc::new(Reference::with_directions(&db, &["TP", "ENV"]).await);
+
+    // One at a time, as the survey page will store them.
+    for i in 0..200 {
+        store::store(&db, ZONE, nth_response(&reference, i, EXACT_WEIGHTS[i % 5])).await.unwrap();
+    }
+    // Eight writers at once, 40 responses each, into the same cells.
+    let writers: Vec<_> = (0..8)
+        .map(|writer| {
+            let (db, reference) = (db.clone(), reference.clone());
+            tokio::spawn(async move {
+                for j in 0..40 {
+                    let i = 1000 + writer * 40 + j;
+                    store::store(&db, ZONE, nth_response(&reference, i, EXACT_WEIGHTS[i % 5])).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.expect("a writer failed");
+    }
+    // Historical responses imported, then imported again with changed scores, months, strata
+    // and weights: each updated response leaves its old cell for its new one.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("responses.csv");
+    let csv = |shift: usize| {
+        let mut text = String::from("response_id,agency_responsible,channel,stratum,weight,score,submitted_at\n");
+        for i in 0..120 {
+            let k = i + shift;
+            let (direction, channel) = [("TP", "phone"), ("ENV", "phone")][k % 2];
+            let month = ["2026-09", "2026-10", "2026-11"][k % 3];
+            let weight = EXACT_WEIGHTS[k % 5].to_string();
+            text.push_str(&format!("H-{i},{direction},{channel},,{weight},{},{month}-1{} 10:00\n", k % 11, k % 9));
+        }
+        text
+    };
+    for shift in [0, 1, 0] {
+        std::fs::write(&file, csv(shift)).unwrap();
+        let report = app
+            .jobs
+            .import_file(FileKind::Responses, &file, &dir.path().join("rejected.csv"), &mut |_, _, _| {})
+            .await
+            .unwrap();
+        assert_eq!(report.summary.rejected, 0);
+    }
+
+    let (kept, recomputed) = kept_and_recomputed(&db).await;
+    let counted: i64 = kept.iter().map(|row| row.1).sum();
+    assert_eq!(counted, 200 + 8 * 40 + 120, "every response counted once");
+    assert!(kept.iter().all(|row| row.1 > 0), "no empty cell is kept");
+    assert!(kept.iter().any(|row| row.0.month == "2026-11"), "local months, not UTC ones");
+    assert_eq!(kept.len(), recomputed.len());
+    for (k, r) in kept.iter().zip(&recomputed) {
+        assert_eq!((&k.0, k.1), (&r.0, r.1), "same cells, same counts");
+        assert_eq!((k.2.to_bits(), k.3.to_bits()), (r.2.to_bits(), r.3.to_bits()), "exact sums in {:?}", k.0);
+    }
+}
+
+/// With weights such as 1/0.3, sums depend on the order of addition in their last bits (and the
+/// database's own SUM has no fixed order either): the kept sums agree with a recompute to 1e-12.
+async fn any_weights_agree_with_a_recompute_to_rounding(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let db = app.db.clone();
+    let reference = Reference::with_directions(&db, &["TP", "ENV"]).await;
+    for i in 0..300 {
+        let weight = 1.0 / [0.3, 0.07, 0.11, 1.0 / 3.0][i % 4];
+        store::store(&db, ZONE, nth_response(&reference, i, weight)).await.unwrap();
+    }
+    let (kept, recomputed) = kept_and_recomputed(&db).await;
+    assert_eq!(kept.len(), recomputed.len());
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1.0);
+    for (k, r) in kept.iter().zip(&recomputed) {
+        assert_eq!((&k.0, k.1), (&r.0, r.1));
+        assert!(close(k.2, r.2) && close(k.3, r.3), "{k:?} against {r:?}");
+    }
+}
+
+on_both_databases!(the_rollup_kept_by_each_write_equals_a_recompute, any_weights_agree_with_a_recompute_to_rounding);
