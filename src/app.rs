@@ -88,9 +88,12 @@ pub fn ensure_secret_key(figment: Figment) -> Result<Figment, StartupError> {
     if configured {
         return Ok(figment);
     }
-    let settings = Settings::from_figment(&figment)?;
-    let key = read_or_create_secret(&settings.secret_key_file)
-        .map_err(|source| StartupError::SecretKey { path: settings.secret_key_file.display().to_string(), source })?;
+    // Only this key is read here: the settings as a whole are extracted once, by `build`.
+    let path: std::path::PathBuf = figment
+        .extract_inner("secret_key_file")
+        .map_err(|e| StartupError::Config(ConfigError::Figment(Box::new(e))))?;
+    let key = read_or_create_secret(&path)
+        .map_err(|source| StartupError::SecretKey { path: path.display().to_string(), source })?;
     Ok(figment.merge(("secret_key", key)))
 }
 

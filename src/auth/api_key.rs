@@ -42,11 +42,10 @@ pub fn parse(presented: &str) -> Option<(&str, &str)> {
 /// once. SHA-256 is enough here: the secrets are 192 random bits, and the memo never leaves
 /// memory.
 pub fn verify(secret: &str, stored_hash: &str) -> bool {
-    use sha2::{Digest, Sha256};
-    let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-    if let Some(known) = VERIFIED.lock().ok().and_then(|memo| memo.get(stored_hash).copied()) {
-        return constant_time_eq(&known, &digest);
+    if let Some(known) = verify_remembered(secret, stored_hash) {
+        return known;
     }
+    let digest = sha256(secret);
     let valid = password::verify(secret, stored_hash);
     if valid && let Ok(mut memo) = VERIFIED.lock() {
         // A few keys per city system; a bound all the same.
@@ -56,6 +55,18 @@ pub fn verify(secret: &str, stored_hash: &str) -> bool {
         memo.insert(stored_hash.to_owned(), digest);
     }
     valid
+}
+
+/// The answer for a key verified before in this process, without argon2id (microseconds, so
+/// callers may skip the blocking thread `verify` needs); `None` for a key not seen yet.
+pub fn verify_remembered(secret: &str, stored_hash: &str) -> Option<bool> {
+    let known = VERIFIED.lock().ok().and_then(|memo| memo.get(stored_hash).copied())?;
+    Some(constant_time_eq(&known, &sha256(secret)))
+}
+
+fn sha256(secret: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(secret.as_bytes()).into()
 }
 
 const VERIFIED_CAPACITY: usize = 1024;

@@ -1,13 +1,16 @@
+//! The public pages, security headers and error pages. They touch no database beyond the
+//! application's start, so they run once, on the embedded default.
+
 use rocket::http::{Accept, ContentType, Header, Status};
 
 use crate::helpers::{Backend, spawn_app};
-use crate::on_both_databases;
 
 const SECURITY_HEADERS: [&str; 4] =
     ["Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options"];
 
-async fn every_response_carries_security_headers(backend: Backend) {
-    let app = spawn_app(backend).await;
+#[rocket::async_test]
+async fn every_response_carries_security_headers() {
+    let app = spawn_app(Backend::Sqlite).await;
     for path in ["/", "/health", "/static/style.css", "/no-such-page"] {
         let response = app.client.get(path).dispatch().await;
         for header in SECURITY_HEADERS {
@@ -20,8 +23,9 @@ async fn every_response_carries_security_headers(backend: Backend) {
     }
 }
 
-async fn pages_are_french_first_with_a_switch_to_english(backend: Backend) {
-    let app = spawn_app(backend).await;
+#[rocket::async_test]
+async fn pages_are_french_first_with_a_switch_to_english() {
+    let app = spawn_app(Backend::Sqlite).await;
     let page = app.client.get("/").dispatch().await.into_string().await.unwrap();
     assert!(page.contains(r#"<html lang="fr-CA">"#), "{page}");
     assert!(page.contains("Plateforme de satisfaction citoyenne"));
@@ -38,8 +42,9 @@ async fn pages_are_french_first_with_a_switch_to_english(backend: Backend) {
     assert!(french.contains(r#"<html lang="fr-CA">"#));
 }
 
-async fn french_is_the_default_whatever_the_browser_language(backend: Backend) {
-    let app = spawn_app(backend).await;
+#[rocket::async_test]
+async fn french_is_the_default_whatever_the_browser_language() {
+    let app = spawn_app(Backend::Sqlite).await;
     let english = app
         .client
         .get("/")
@@ -62,8 +67,9 @@ async fn french_is_the_default_whatever_the_browser_language(backend: Backend) {
     assert!(german.contains(r#"<html lang="fr-CA">"#));
 }
 
-async fn unknown_pages_get_a_polite_page_or_json(backend: Backend) {
-    let app = spawn_app(backend).await;
+#[rocket::async_test]
+async fn unknown_pages_get_a_polite_page_or_json() {
+    let app = spawn_app(Backend::Sqlite).await;
     let response = app.client.get("/nowhere").dispatch().await;
     assert_eq!(response.status(), Status::NotFound);
     assert_eq!(response.content_type(), Some(ContentType::HTML));
@@ -80,19 +86,12 @@ async fn unknown_pages_get_a_polite_page_or_json(backend: Backend) {
     assert_eq!(response.content_type(), Some(ContentType::JSON));
 }
 
-async fn static_assets_are_served(backend: Backend) {
-    let app = spawn_app(backend).await;
+#[rocket::async_test]
+async fn static_assets_are_served() {
+    let app = spawn_app(Backend::Sqlite).await;
     let response = app.client.get("/static/style.css").dispatch().await;
     assert_eq!(response.status(), Status::Ok);
     assert_eq!(response.content_type(), Some(ContentType::CSS));
     let traversal = app.client.get("/static/../Cargo.toml").dispatch().await;
     assert_ne!(traversal.status(), Status::Ok);
 }
-
-on_both_databases!(
-    every_response_carries_security_headers,
-    pages_are_french_first_with_a_switch_to_english,
-    french_is_the_default_whatever_the_browser_language,
-    unknown_pages_get_a_polite_page_or_json,
-    static_assets_are_served,
-);

@@ -26,7 +26,7 @@ const EXACT_WEIGHTS: [f64; 5] = [1.0, 2.5, 4.0, 0.5, 3.25];
 /// already November in UTC), three strata and every score.
 fn nth_response(reference: &Reference, i: usize, weight: f64) -> response::Model {
     let start: DateTime<Utc> = "2026-09-15T12:00:00Z".parse().unwrap();
-    let submitted = if i % 7 == 0 {
+    let submitted = if i.is_multiple_of(7) {
         // 23:30 on 31 October in Québec: 03:30 UTC on 1 November.
         "2026-11-01T03:30:00Z".parse().unwrap()
     } else {
