@@ -57,7 +57,7 @@ where
     // Hashing takes a noticeable moment: do it before opening the transaction.
     let clear = new_user.password.clone();
     let password_hash = tokio::task::spawn_blocking(move || password::hash(&clear)).await??;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let row = repo::users::NewUserRow {
         email: &new_user.email,
         password_hash,
@@ -113,7 +113,7 @@ where
         return Err(AccountError::EmptyKeyName);
     }
     let key = tokio::task::spawn_blocking(api_key::generate).await??;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let row = repo::api_keys::insert(&txn, name, &key.prefix, key.hash, now).await?;
     repo::audit::record(
         &txn,

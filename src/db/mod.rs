@@ -9,7 +9,10 @@ pub mod sql;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr};
+use sea_orm::{
+    ConnAcquireErr, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 use crate::config::{DatabaseSettings, redact_url};
 
@@ -62,4 +65,32 @@ pub fn backend_name(db: &impl ConnectionTrait) -> &'static str {
 /// True when the error is a unique-constraint violation (the database said "already there").
 pub fn is_unique_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// Begin a transaction that will write. Every write transaction of the product starts here.
+///
+/// On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken at the start, and a writer that
+/// finds the database busy waits its turn (`busy_timeout`) instead of failing. A deferred
+/// transaction that reads first and writes later cannot wait: SQLite refuses its upgrade at once
+/// with `SQLITE_BUSY` or `SQLITE_BUSY_SNAPSHOT` (codes 5 and 517) when another writer committed in
+/// between, which two CRM clients posting at once met a third of the time. Readers are not
+/// affected (WAL). PostgreSQL ignores the mode: its writers wait on row locks.
+pub async fn begin_write<C: TransactionTrait>(db: &C) -> Result<C::Transaction, DbErr> {
+    let options =
+        TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
+    db.begin_with_options(options).await
+}
+
+/// True when the database could not take the work now but may a moment later: no pooled
+/// connection within `acquire_timeout_secs`, SQLite still locked after `busy_timeout`, or a
+/// PostgreSQL deadlock or serialisation failure. Clients get 503 with `Retry-After`, never 500.
+pub fn is_busy(err: &DbErr) -> bool {
+    if matches!(err, DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)) {
+        return true;
+    }
+    let text = err.to_string();
+    ["database is locked", "database table is locked", "(code: 5)", "(code: 517)", "(code: 6)", "deadlock detected"]
+        .iter()
+        .any(|needle| text.contains(needle))
+        || text.contains("could not serialize access")
 }

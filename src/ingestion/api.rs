@@ -51,7 +51,7 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     let items = parse_body(db, body, max_items, now).await?;
-    let items = ingestor.ingest(db, Source::Api, items).await?;
+    let items = ingestor.ingest_all(db, Source::Api, items).await?;
     let summary = Summary::of(&items);
     audit::record(db, now, actor, "requests.ingest", None, Some(serde_json::to_value(summary).unwrap_or_default()))
         .await?;

@@ -240,7 +240,7 @@ impl ResponseImporter {
         for item in &chunk {
             prepared.push(self.prepare(db, item).await?);
         }
-        let txn = db.begin().await?;
+        let txn = crate::db::begin_write(db).await?;
         let ids: Vec<String> =
             prepared.iter().filter_map(|p| p.as_ref().ok().and_then(|m| m.external_id.clone())).collect();
         let mut existing: HashMap<String, response::Model> = repo::responses::find_by_external_ids(&txn, ids)

@@ -58,6 +58,20 @@ impl Ingestor {
         Ok(results)
     }
 
+    /// A batch in one transaction, whatever its size: all of it is written, or none (the API's
+    /// batches, so that a client told to retry never finds half of its batch stored).
+    pub async fn ingest_all<C>(
+        &mut self,
+        db: &C,
+        source: Source,
+        items: Vec<SourcedItem>,
+    ) -> Result<Vec<ItemResult>, DbErr>
+    where
+        C: ConnectionTrait + TransactionTrait,
+    {
+        self.ingest_chunk(db, source, items).await
+    }
+
     async fn ingest_chunk<C>(
         &mut self,
         db: &C,
@@ -71,16 +85,7 @@ impl Ingestor {
         for item in &chunk {
             prepared.push(self.prepare(db, item, source).await?);
         }
-        // A concurrent importer may insert one of our new CRM ids between our read and our
-        // write; the unique constraint refuses it and the retry sees the row as existing.
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.write_chunk(db, source, &chunk, &prepared).await {
-                Err(err) if attempt < 3 && db::is_unique_violation(&err) => continue,
-                other => return other,
-            }
-        }
+        self.write_chunk(db, source, &chunk, &prepared).await
     }
 
     /// Validate and map codes to ids; no write except registering a new direction.
@@ -135,6 +140,11 @@ impl Ingestor {
         }
     }
 
+    /// Upsert a chunk in one write transaction, safe against other writers of the same ids:
+    /// the rows that exist are read and locked (in CRM id order, so two batches never wait on
+    /// each other in a circle), the new ones are inserted with `ON CONFLICT DO NOTHING`, and an
+    /// id another batch inserted meanwhile is then treated as existing. So every id is created
+    /// exactly once whoever races, and losing a race on one id fails nothing else.
     async fn write_chunk<C>(
         &self,
         db: &C,
@@ -145,14 +155,15 @@ impl Ingestor {
     where
         C: ConnectionTrait + TransactionTrait,
     {
-        let txn = db.begin().await?;
+        let txn = db::begin_write(db).await?;
         let crm_ids: Vec<String> = prepared.iter().filter_map(|p| p.as_ref().ok().map(|m| m.crm_id.clone())).collect();
-        let mut existing: HashMap<String, service_request::Model> =
-            repo::requests::find_by_crm_ids(&txn, &crm_ids).await?.into_iter().map(|m| (m.crm_id.clone(), m)).collect();
+        // What is stored (read and locked), and what each of those rows should become.
+        let mut stored: HashMap<String, service_request::Model> =
+            repo::requests::lock_by_crm_ids(&txn, &crm_ids).await?.into_iter().map(|m| (m.crm_id.clone(), m)).collect();
+        let mut finals: HashMap<String, service_request::Model> = HashMap::new();
         // New in this chunk: position in `to_insert`, so a repeated CRM id updates the pending row.
         let mut pending: HashMap<String, usize> = HashMap::new();
         let mut to_insert: Vec<service_request::Model> = Vec::new();
-        let mut to_update: Vec<(service_request::Model, service_request::Model)> = Vec::new();
         let mut results = Vec::with_capacity(chunk.len());
 
         for (item, prepared) in chunk.iter().zip(prepared) {
@@ -187,17 +198,10 @@ impl Ingestor {
                             Outcome::Updated
                         };
                         to_insert[position] = model.clone();
-                    } else if let Some(current) = existing.get(&model.crm_id) {
-                        if same_content(current, model) {
-                            result.outcome = Outcome::Unchanged;
-                        } else {
-                            result.outcome = Outcome::Updated;
-                            let mut updated = model.clone();
-                            updated.id = current.id;
-                            updated.created_at = current.created_at;
-                            to_update.push((current.clone(), model.clone()));
-                            existing.insert(model.crm_id.clone(), updated);
-                        }
+                    } else if let Some(current) = finals.get(&model.crm_id).or_else(|| stored.get(&model.crm_id)) {
+                        result.outcome =
+                            if same_content(current, model) { Outcome::Unchanged } else { Outcome::Updated };
+                        finals.insert(model.crm_id.clone(), model.clone());
                     } else {
                         result.outcome = Outcome::Created;
                         pending.insert(model.crm_id.clone(), to_insert.len());
@@ -208,9 +212,40 @@ impl Ingestor {
             results.push(result);
         }
 
-        repo::requests::insert_many(&txn, to_insert).await?;
-        for (current, new) in to_update {
-            repo::requests::update(&txn, current, new).await?;
+        // Inserted in CRM id order, like the locks above.
+        to_insert.sort_by(|a, b| a.crm_id.cmp(&b.crm_id));
+        let inserted = repo::requests::insert_new(&txn, to_insert.clone()).await?;
+        let raced: Vec<service_request::Model> =
+            to_insert.into_iter().filter(|model| !inserted.contains(&model.crm_id)).collect();
+        if !raced.is_empty() {
+            // Another batch created these ids after our read: they are updates of its rows.
+            let ids: Vec<String> = raced.iter().map(|m| m.crm_id.clone()).collect();
+            let current: HashMap<String, service_request::Model> =
+                repo::requests::lock_by_crm_ids(&txn, &ids).await?.into_iter().map(|m| (m.crm_id.clone(), m)).collect();
+            for model in raced {
+                let Some(theirs) = current.get(&model.crm_id).cloned() else {
+                    return Err(DbErr::RecordNotFound(format!("request {} after a conflicting insert", model.crm_id)));
+                };
+                let outcome = if same_content(&theirs, &model) { Outcome::Unchanged } else { Outcome::Updated };
+                for result in results.iter_mut().filter(|r| {
+                    r.outcome == Outcome::Created && r.service_request_id.as_deref() == Some(model.crm_id.as_str())
+                }) {
+                    result.outcome = outcome;
+                }
+                stored.insert(model.crm_id.clone(), theirs);
+                finals.insert(model.crm_id.clone(), model);
+            }
+        }
+        // Only the rows whose final content differs from what is stored are written.
+        let mut updates: Vec<(service_request::Model, service_request::Model)> = finals
+            .into_values()
+            .filter_map(|next| {
+                stored.remove(&next.crm_id).filter(|row| !same_content(row, &next)).map(|row| (row, next))
+            })
+            .collect();
+        updates.sort_by(|a, b| a.0.crm_id.cmp(&b.0.crm_id));
+        for (row, next) in updates {
+            repo::requests::update(&txn, row, next).await?;
         }
         txn.commit().await?;
         Ok(results)

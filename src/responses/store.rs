@@ -50,7 +50,7 @@ pub async fn store<C>(db: &C, zone: Tz, row: response::Model) -> Result<response
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let stored = insert(&txn, zone, row).await?;
     txn.commit().await?;
     Ok(stored)

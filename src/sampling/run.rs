@@ -309,7 +309,7 @@ where
             })
             .collect();
         let decided_ids: Vec<i64> = batch.iter().map(|d| d.request_id).collect();
-        let txn = db.begin().await?;
+        let txn = crate::db::begin_write(db).await?;
         repo::sampling::write_batch(&txn, run_id, &batch_strata, &invitations, &decided_ids, clock.now()).await?;
         txn.commit().await?;
         sampled_request_ids.extend(invitations.iter().map(|i| i.service_request_id));

@@ -46,13 +46,14 @@ impl AppError {
                 IngestError::MalformedJson { .. } => (Status::BadRequest, "malformed_json"),
                 IngestError::BadShape(_) => (Status::BadRequest, "bad_shape"),
                 IngestError::BatchTooLarge { .. } => (Status::PayloadTooLarge, "batch_too_large"),
-                IngestError::Db(_) => internal(),
+                IngestError::Db(err) => database(err),
             },
             AppError::Report(err) => match err {
                 ReportError::Invalid(_) => (Status::BadRequest, "invalid_parameter"),
-                ReportError::Db(_) => internal(),
+                ReportError::Db(err) => database(err),
             },
-            AppError::Db(_) | AppError::Template(_) => internal(),
+            AppError::Db(err) => database(err),
+            AppError::Template(_) => internal(),
         }
     }
 }
@@ -60,6 +61,15 @@ impl AppError {
 fn internal() -> (Status, &'static str) {
     (Status::InternalServerError, code_for(Status::InternalServerError))
 }
+
+/// A busy database is a moment's wait for the client (503 with `Retry-After`); anything else a
+/// database says is our fault (500).
+fn database(err: &DbErr) -> (Status, &'static str) {
+    if crate::db::is_busy(err) { (Status::ServiceUnavailable, "busy") } else { internal() }
+}
+
+/// Seconds a client is asked to wait before retrying a 503.
+const RETRY_AFTER_SECS: u32 = 2;
 
 /// The generic code of a status, for errors that have no more specific one.
 pub fn code_for(status: Status) -> &'static str {
@@ -80,7 +90,15 @@ pub fn code_for(status: Status) -> &'static str {
 impl<'r> Responder<'r, 'static> for AppError {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
         let (status, code) = self.status_and_code();
-        let message = if status.code >= 500 {
+        let message = if status == Status::ServiceUnavailable {
+            tracing::warn!(
+                method = %request.method(),
+                path = %crate::web::fairings::loggable_path(request),
+                error = %error_chain(&self),
+                "database busy; asked the client to retry"
+            );
+            Some("the database is busy; retry in a moment".to_owned())
+        } else if status.code >= 500 {
             tracing::error!(
                 method = %request.method(),
                 path = %crate::web::fairings::loggable_path(request),
@@ -126,6 +144,14 @@ fn error_response(
     code: &str,
     message: Option<String>,
 ) -> response::Result<'static> {
+    let mut response = error_body(request, status, code, message)?;
+    if status == Status::ServiceUnavailable {
+        response.set_raw_header("Retry-After", RETRY_AFTER_SECS.to_string());
+    }
+    Ok(response)
+}
+
+fn error_body(request: &Request<'_>, status: Status, code: &str, message: Option<String>) -> response::Result<'static> {
     let message = message.unwrap_or_else(|| status.reason_lossy().to_owned());
     if wants_json(request) {
         let body = ErrorBody { error: ErrorDetail { status: status.code, code: code.to_owned(), message } };

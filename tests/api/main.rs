@@ -9,6 +9,7 @@ mod cli;
 mod constraints;
 mod health;
 mod ingestion_api;
+mod ingestion_concurrency;
 mod ingestion_files;
 mod migrations;
 mod open311;

@@ -381,7 +381,7 @@ where
         .select_from(select)
         .map_err(|e| DbErr::Custom(e.to_string()))?
         .take();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     txn.execute(&delete).await?;
     txn.execute(&insert).await?;
     txn.commit().await

@@ -1,27 +1,48 @@
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect, TryInsertResult,
 };
 
 use crate::db::entities::service_request;
 
-pub async fn find_by_crm_ids(
+/// The requests with these CRM ids, locked until the end of the caller's transaction on
+/// PostgreSQL (`FOR UPDATE`, in CRM id order so that concurrent batches take their locks in the
+/// same order). SQLite needs no row lock: its write transactions run one at a time.
+pub async fn lock_by_crm_ids(
     db: &impl ConnectionTrait,
     crm_ids: &[String],
 ) -> Result<Vec<service_request::Model>, DbErr> {
     if crm_ids.is_empty() {
         return Ok(Vec::new());
     }
-    service_request::Entity::find().filter(service_request::Column::CrmId.is_in(crm_ids.iter().cloned())).all(db).await
+    let mut query = service_request::Entity::find()
+        .filter(service_request::Column::CrmId.is_in(crm_ids.iter().cloned()))
+        .order_by_asc(service_request::Column::CrmId);
+    if db.get_database_backend() == DbBackend::Postgres {
+        query = query.lock_exclusive();
+    }
+    query.all(db).await
 }
 
-/// Insert new requests (their `id` is ignored: the database assigns it).
-pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<service_request::Model>) -> Result<(), DbErr> {
+/// Insert the requests whose CRM id is not stored yet (their `id` is ignored: the database
+/// assigns it) and return the CRM ids actually inserted: one another transaction inserted first
+/// is skipped (`ON CONFLICT DO NOTHING`), not an error.
+pub async fn insert_new(
+    db: &impl ConnectionTrait,
+    rows: Vec<service_request::Model>,
+) -> Result<std::collections::HashSet<String>, DbErr> {
     if rows.is_empty() {
-        return Ok(());
+        return Ok(Default::default());
     }
     let rows: Vec<service_request::ActiveModel> = rows.into_iter().map(new_active_model).collect();
-    service_request::Entity::insert_many(rows).exec_without_returning(db).await?;
-    Ok(())
+    let inserted = service_request::Entity::insert_many(rows)
+        .on_conflict_do_nothing_on([service_request::Column::CrmId])
+        .exec_with_returning_many(db)
+        .await?;
+    Ok(match inserted {
+        TryInsertResult::Inserted(models) => models.into_iter().map(|m| m.crm_id).collect(),
+        TryInsertResult::Conflicted | TryInsertResult::Empty => Default::default(),
+    })
 }
 
 /// Overwrite the CRM-owned fields of an existing row with `new` (id and created_at kept).

@@ -1,0 +1,98 @@
+//! Several CRM clients posting at once, on both databases: eight clients send overlapping
+//! batches (the same ids in several batches, a rejected item in each) at the same time. No
+//! answer is a 5xx, every valid item is stored once, and across all answers each id is
+//! "created" exactly once.
+
+use std::collections::{HashMap, HashSet};
+
+use rocket::http::{ContentType, Header, Status};
+use satisfaction::db::entities::{ingestion_error, service_request};
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, spawn_app};
+use crate::on_both_databases;
+
+const CLIENTS: usize = 8;
+const ROUNDS: usize = 12;
+const BATCH: usize = 40;
+const IDS: usize = 300;
+
+fn batch(client: usize, round: usize) -> Value {
+    let mut items: Vec<Value> = (0..BATCH)
+        .map(|k| {
+            // Windows that overlap between clients and rounds.
+            let id = (round * 37 + client * 23 + k * 7) % IDS;
+            let direction = ["TP", "ENV", "URB"][id % 3];
+            json!({
+                "service_request_id": format!("CC-{id}"),
+                "status": "closed",
+                "agency_responsible": direction,
+                "channel": "phone",
+                "service_name": format!("version {}", round % 3),
+                "closed_datetime": "2026-11-20T10:00:00Z",
+                "contact_email": format!("c{id}@ville.example"),
+            })
+        })
+        .collect();
+    items.push(json!({"service_request_id": format!("BAD-{client}-{round}"), "status": "closed", "channel": "fax"}));
+    Value::Array(items)
+}
+
+async fn eight_clients_posting_overlapping_batches_at_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let key = app.api_key().await;
+    let client = &app.client;
+    let post = |body: Value| {
+        let key = key.clone();
+        async move {
+            let response = client
+                .post("/api/v1/requests")
+                .header(Header::new("Authorization", format!("Bearer {key}")))
+                .header(ContentType::JSON)
+                .body(body.to_string())
+                .dispatch()
+                .await;
+            let status = response.status();
+            (status, response.into_json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let clients = (0..CLIENTS).map(|c| {
+        let post = &post;
+        async move {
+            let mut answers = Vec::new();
+            for round in 0..ROUNDS {
+                answers.push(post(batch(c, round)).await);
+            }
+            answers
+        }
+    });
+    let answers: Vec<(Status, Value)> = futures_util::future::join_all(clients).await.into_iter().flatten().collect();
+
+    let mut created: HashMap<String, usize> = HashMap::new();
+    let mut sent: HashSet<String> = HashSet::new();
+    for (status, body) in &answers {
+        assert_eq!(*status, Status::UnprocessableEntity, "one rejected item per batch, the rest taken: {body}");
+        for item in body["items"].as_array().unwrap() {
+            let id = item["service_request_id"].as_str().unwrap().to_owned();
+            match item["outcome"].as_str().unwrap() {
+                "created" => *created.entry(id.clone()).or_default() += 1,
+                "updated" | "unchanged" => {}
+                "rejected" => assert!(id.starts_with("BAD-"), "{item}"),
+                other => panic!("unexpected outcome {other}"),
+            }
+            if !id.starts_with("BAD-") {
+                sent.insert(id);
+            }
+        }
+    }
+    assert!(created.values().all(|&n| n == 1), "an id created twice: {created:?}");
+    assert_eq!(created.keys().cloned().collect::<HashSet<_>>(), sent, "every id sent was created once");
+    let stored = service_request::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(stored.len(), sent.len(), "every valid item stored, once");
+    assert!(stored.iter().all(|r| r.service_name.as_deref().is_some_and(|n| n.starts_with("version "))));
+    let kept = ingestion_error::Entity::find().count(&app.db).await.unwrap();
+    assert_eq!(kept as usize, CLIENTS * ROUNDS, "each rejected item kept");
+}
+
+on_both_databases!(eight_clients_posting_overlapping_batches_at_once);
