@@ -76,7 +76,8 @@ async fn parse_body(
                     source: Source::Api.as_str().into(),
                     crm_id: None,
                     line_number: None,
-                    raw_payload: text.chars().take(MAX_KEPT_PAYLOAD).collect(),
+                    // As received, but with control characters escaped: PostgreSQL text cannot hold NUL.
+                    raw_payload: super::fields::printable(text).chars().take(MAX_KEPT_PAYLOAD).collect(),
                     reasons: serde_json::to_value(vec![FieldError::item(message.clone())]).unwrap_or_default(),
                     received_at: now,
                 },

@@ -148,6 +148,26 @@ pub(crate) fn channel(item: &RawItem, errors: &mut Vec<FieldError>) -> Option<St
     })
 }
 
+/// `raw` with its control characters written as escapes (`BAD\u{0}ID`), so that an id or a
+/// payload that was refused for holding one can still be echoed back and stored on both
+/// databases (PostgreSQL refuses NUL in text).
+pub fn printable(raw: &str) -> std::borrow::Cow<'_, str> {
+    if !raw.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(raw);
+    }
+    std::borrow::Cow::Owned(
+        raw.chars()
+            .map(|c| {
+                if c.is_control() && !matches!(c, '\n' | '\r' | '\t') {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
 /// "a number", "an object"...: a JSON value's kind, for error messages.
 pub fn describe(value: &Value) -> &'static str {
     match value {
@@ -160,8 +180,29 @@ pub fn describe(value: &Value) -> &'static str {
     }
 }
 
-/// A text field: absent, null and blank all mean "not given"; other types are errors.
+/// A text field: absent, null and blank all mean "not given"; other types are errors. Control
+/// characters (NUL above all: PostgreSQL text cannot hold it) are refused with their code point.
 pub(crate) fn text(item: &RawItem, field: &str, max_chars: usize, errors: &mut Vec<FieldError>) -> Option<String> {
+    checked_text(item, field, max_chars, errors, |_| false)
+}
+
+/// As `text`, for free text over several lines (a comment): tabs and line breaks are kept.
+pub(crate) fn multiline_text(
+    item: &RawItem,
+    field: &str,
+    max_chars: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    checked_text(item, field, max_chars, errors, |c| matches!(c, '\n' | '\r' | '\t'))
+}
+
+fn checked_text(
+    item: &RawItem,
+    field: &str,
+    max_chars: usize,
+    errors: &mut Vec<FieldError>,
+    allowed: impl Fn(char) -> bool,
+) -> Option<String> {
     match item.get(field) {
         None | Some(Value::Null) => None,
         Some(Value::String(raw)) => {
@@ -171,8 +212,11 @@ pub(crate) fn text(item: &RawItem, field: &str, max_chars: usize, errors: &mut V
             } else if trimmed.chars().count() > max_chars {
                 errors.push(FieldError::new(field, format!("longer than {max_chars} characters")));
                 None
-            } else if trimmed.chars().any(|c| c.is_control()) {
-                errors.push(FieldError::new(field, "contains control characters"));
+            } else if let Some(bad) = trimmed.chars().find(|&c| c.is_control() && !allowed(c)) {
+                errors.push(FieldError::new(
+                    field,
+                    format!("contains the control character U+{:04X}, which has no place in it", u32::from(bad)),
+                ));
                 None
             } else {
                 Some(trimmed.to_owned())

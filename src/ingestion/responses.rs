@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use sea_orm::{ConnectionTrait, DbErr, TransactionSession, TransactionTrait};
 
-use super::fields::{FieldError, RawItem, parse_rfc3339, required_text, text};
+use super::fields::{FieldError, RawItem, multiline_text, parse_rfc3339, printable, required_text, text};
 use super::item::{ItemResult, Outcome, SourcedItem};
 use super::reference::{ReferenceData, keep_rejected};
 use crate::clock::Clock;
@@ -120,7 +120,7 @@ pub fn parse_response(item: &RawItem, zone: Tz) -> Result<ValidResponse, Vec<Fie
             *slot = field_value(item, &[driver, prefixed.as_str()], &mut errors, parse_score);
         }
     }
-    let comment = text(item, "comment", MAX_COMMENT, &mut errors);
+    let comment = multiline_text(item, "comment", MAX_COMMENT, &mut errors);
     let completion = match text(item, "completion", 16, &mut errors).map(|c| c.to_ascii_lowercase()) {
         None => Some("complete".to_owned()),
         Some(c) if c == "complete" || c == "partial" => Some(c),
@@ -250,7 +250,7 @@ impl ResponseImporter {
             .collect();
         let mut results = Vec::with_capacity(chunk.len());
         for (item, prepared) in chunk.iter().zip(prepared) {
-            let id = item.raw.get("response_id").and_then(|v| v.as_str()).map(|s| s.trim().to_owned());
+            let id = item.raw.get("response_id").and_then(|v| v.as_str()).map(|s| printable(s.trim()).into_owned());
             let mut result = ItemResult {
                 index: item.index,
                 line: item.line,

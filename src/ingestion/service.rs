@@ -252,9 +252,13 @@ impl Ingestor {
     }
 }
 
+/// The id an item gave itself, as the answer and the kept error name it (control characters
+/// escaped: the item may have been refused for them).
 fn crm_id_of(raw: &RawItem) -> Option<String> {
     match raw.get("service_request_id")? {
-        serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().chars().take(128).collect()),
+        serde_json::Value::String(s) if !s.trim().is_empty() => {
+            Some(super::fields::printable(s.trim()).chars().take(128).collect())
+        }
         serde_json::Value::Number(n) => Some(n.to_string()),
         _ => None,
     }

@@ -8,6 +8,7 @@ mod architecture;
 mod cli;
 mod constraints;
 mod health;
+mod hostile;
 mod ingestion_api;
 mod ingestion_concurrency;
 mod ingestion_files;
