@@ -20,10 +20,12 @@ use crate::db::repo;
 use crate::ingestion::{
     Ingestor,
     api::{IngestError, IngestResponse},
+    fields::TimeRules,
     file_import::{self, FileImportReport, ImportError, Progress},
     open311::{Open311Error, PollSummary, Poller},
     replay::{self, ReplayResult},
     responses::ResponseImporter,
+    service::Aliases,
 };
 use crate::sampling::{self, RunOptions, RunOutcome, SamplingError};
 
@@ -48,13 +50,20 @@ impl Jobs {
 
     /// The one way an `Ingestor` is made: contact hash key, direction policy and clock from here.
     pub async fn ingestor(&self) -> Result<Ingestor, DbErr> {
-        Ingestor::new(
+        let settings = &self.settings;
+        let time_rules = TimeRules { local_zone: settings.ingestion.assume_local_time.then_some(settings.time_zone) };
+        let aliases = Aliases {
+            channels: settings.open311.channel_aliases.clone(),
+            directions: settings.open311.direction_aliases.clone(),
+        };
+        let ingestor = Ingestor::new(
             &self.db,
-            self.settings.contact_hasher(),
-            self.settings.ingestion.unknown_directions,
+            settings.contact_hasher(),
+            settings.ingestion.unknown_directions,
             self.clock.clone(),
         )
-        .await
+        .await?;
+        Ok(ingestor.with_time_rules(time_rules).with_open311_aliases(aliases))
     }
 
     /// The one way a `ResponseImporter` is made.

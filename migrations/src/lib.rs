@@ -13,6 +13,7 @@ mod m20261128_000005_seed_reference_data;
 mod m20261128_000006_sampling_decisions;
 mod m20261128_000007_response_cells_monthly;
 mod m20261128_000008_decisions_without_foreign_keys;
+mod m20261130_000009_ingestion_errors_kept_once;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_sampling_decisions::Migration),
             Box::new(m20261128_000007_response_cells_monthly::Migration),
             Box::new(m20261128_000008_decisions_without_foreign_keys::Migration),
+            Box::new(m20261130_000009_ingestion_errors_kept_once::Migration),
         ]
     }
 }

@@ -23,4 +23,8 @@ pub struct IngestionSettings {
     /// Key of the contact hash (HMAC-SHA256). Unset: derived from Rocket's `secret_key`. Set it
     /// explicitly in production: changing it breaks the quarantine and opt-out matching.
     pub contact_hash_key: Option<Secret>,
+    /// Read a date-time without a zone offset ("2022-04-14T06:37:38", as older Open311 servers
+    /// and many CSV exports write) in the city's `time_zone`. Off: such a value is rejected, with
+    /// the reason.
+    pub assume_local_time: bool,
 }

@@ -101,6 +101,7 @@ impl Default for Settings {
                 batch_max_items: 1000,
                 unknown_directions: UnknownDirections::Register,
                 contact_hash_key: None,
+                assume_local_time: false,
             },
             open311: Open311Settings {
                 endpoint: String::new(),
@@ -118,6 +119,10 @@ impl Default for Settings {
                 phone_attribute: "phone".into(),
                 locale_attribute: "locale".into(),
                 timeout_secs: 30,
+                max_page_attempts: 3,
+                recheck_open_per_poll: 200,
+                channel_aliases: Default::default(),
+                direction_aliases: Default::default(),
             },
             sampling: SamplingSettings {
                 cron: "0 */15 * * * *".into(),
@@ -204,6 +209,17 @@ impl Settings {
         }
         if !self.open311.endpoint.is_empty() && Url::parse(&self.open311.endpoint).is_err() {
             return Err(ConfigError::Invalid(format!("open311.endpoint is not a URL: {:?}", self.open311.endpoint)));
+        }
+        for (word, channel) in &self.open311.channel_aliases {
+            if Channel::parse(channel).is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "open311.channel_aliases.{word} = {channel:?} is not one of {}",
+                    Channel::expected()
+                )));
+            }
+        }
+        if self.open311.max_page_attempts == 0 {
+            return Err(ConfigError::Invalid("open311.max_page_attempts must be at least 1".into()));
         }
         if Channel::parse(&self.open311.default_channel).is_none() {
             return Err(ConfigError::Invalid(format!(

@@ -1,5 +1,7 @@
 //! `[default.open311]`: the GeoReport v2 poller.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::Secret;
@@ -33,4 +35,15 @@ pub struct Open311Settings {
     pub locale_attribute: String,
     /// Seconds before an HTTP call to the endpoint is abandoned.
     pub timeout_secs: u64,
+    /// Polls that try again a page the server sent unreadable (invalid JSON, an unknown shape)
+    /// before it is skipped; each attempt keeps the page in `ingestion_errors`.
+    pub max_page_attempts: u32,
+    /// Requests still open on the platform re-asked by id at each poll (0: never), so that a
+    /// request closed long after it was opened is seen even where windows follow
+    /// `requested_datetime`.
+    pub recheck_open_per_poll: u32,
+    /// The city's own channel words: `{ web = "web_form", open311 = "portal" }` (any case).
+    pub channel_aliases: BTreeMap<String, String>,
+    /// The city's own direction codes mapped to the platform's: `{ "Streets & Sanitation" = "TP" }`.
+    pub direction_aliases: BTreeMap<String, String>,
 }

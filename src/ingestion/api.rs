@@ -70,7 +70,7 @@ async fn parse_body(
         Ok(value) => value,
         Err(err) => {
             let message = format!("malformed JSON at line {}, column {}: {err}", err.line(), err.column());
-            let kept = ingestion_errors::insert(
+            let kept_id = ingestion_errors::keep(
                 db,
                 ingestion_errors::NewIngestionError {
                     source: Source::Api.as_str().into(),
@@ -83,7 +83,7 @@ async fn parse_body(
                 },
             )
             .await?;
-            return Err(IngestError::MalformedJson { message, kept_id: kept.id });
+            return Err(IngestError::MalformedJson { message, kept_id });
         }
     };
     let values = match value {

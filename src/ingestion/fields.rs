@@ -4,6 +4,7 @@
 //! Field names follow Open311 GeoReport v2 where one exists.
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -55,6 +56,18 @@ const MAX_SERVICE_NAME: usize = 300;
 
 /// Parse and validate one item. Every problem is reported, not just the first.
 pub fn parse_request(item: &RawItem) -> Result<ValidRequest, Vec<FieldError>> {
+    parse_request_with(item, &TimeRules::default())
+}
+
+/// How date-times without a zone offset are read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TimeRules {
+    /// `Some(city zone)`: read them in it (`ingestion.assume_local_time`); `None`: refuse them.
+    pub local_zone: Option<Tz>,
+}
+
+/// As `parse_request`, reading zone-less date-times as `rules` say.
+pub fn parse_request_with(item: &RawItem, rules: &TimeRules) -> Result<ValidRequest, Vec<FieldError>> {
     let mut errors = Vec::new();
     let crm_id = identifier(item, "service_request_id", &mut errors);
     let status = required_text(item, "status", MAX_CODE, &mut errors).and_then(|raw| {
@@ -71,9 +84,9 @@ pub fn parse_request(item: &RawItem) -> Result<ValidRequest, Vec<FieldError>> {
     let service_name = optional_text(item, "service_name", MAX_SERVICE_NAME, &mut errors);
     let direction_code = required_text(item, "agency_responsible", MAX_CODE, &mut errors);
     let channel_code = channel(item, &mut errors);
-    let requested_at = optional_datetime(item, "requested_datetime", &mut errors);
-    let updated_at = optional_datetime(item, "updated_datetime", &mut errors);
-    let closed_at = optional_datetime(item, "closed_datetime", &mut errors);
+    let requested_at = optional_datetime(item, "requested_datetime", rules, &mut errors);
+    let updated_at = optional_datetime(item, "updated_datetime", rules, &mut errors);
+    let closed_at = optional_datetime(item, "closed_datetime", rules, &mut errors);
     let contact_email =
         optional_text(item, "contact_email", 320, &mut errors).and_then(|raw| match Email::parse(&raw) {
             Ok(email) => Some(email),
@@ -207,7 +220,8 @@ fn checked_text(
         None | Some(Value::Null) => None,
         Some(Value::String(raw)) => {
             let trimmed = raw.trim();
-            if trimmed.is_empty() {
+            // An empty string, or the word "null" as some servers write a missing value: absent.
+            if trimmed.is_empty() || trimmed.eq_ignore_ascii_case("null") {
                 None
             } else if trimmed.chars().count() > max_chars {
                 errors.push(FieldError::new(field, format!("longer than {max_chars} characters")));
@@ -259,13 +273,51 @@ fn identifier(item: &RawItem, field: &str, errors: &mut Vec<FieldError>) -> Opti
     }
 }
 
-fn optional_datetime(item: &RawItem, field: &str, errors: &mut Vec<FieldError>) -> Option<DateTime<Utc>> {
+fn optional_datetime(
+    item: &RawItem,
+    field: &str,
+    rules: &TimeRules,
+    errors: &mut Vec<FieldError>,
+) -> Option<DateTime<Utc>> {
     let raw = text(item, field, 64, errors)?;
-    match parse_rfc3339(&raw) {
+    match parse_datetime(&raw, rules) {
         Ok(parsed) => Some(parsed),
         Err(message) => {
             errors.push(FieldError::new(field, message));
             None
+        }
+    }
+}
+
+/// A date-time as servers in the wild write it: RFC 3339 (`2022-04-14T06:37:38-04:00`), ISO 8601
+/// offsets without a colon or minutes (`-0400`, `-04`), a space for the `T`, fractions of a
+/// second; and, when `rules` allow it, no offset at all, read in the city's zone (a local time
+/// the spring clock change skips is refused; one the autumn change repeats is the first).
+pub fn parse_datetime(raw: &str, rules: &TimeRules) -> Result<DateTime<Utc>, String> {
+    let trimmed = raw.trim();
+    if let Ok(parsed) = parse_rfc3339(trimmed) {
+        return Ok(parsed);
+    }
+    let truncate = |dt: DateTime<Utc>| chrono::SubsecRound::trunc_subsecs(dt, 6);
+    for format in ["%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M%#z", "%Y-%m-%d %H:%M%#z"] {
+        if let Ok(parsed) = DateTime::parse_from_str(trimmed, format) {
+            return Ok(truncate(parsed.with_timezone(&Utc)));
+        }
+    }
+    let local = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|format| chrono::NaiveDateTime::parse_from_str(trimmed, format).ok());
+    match (local, rules.local_zone) {
+        (Some(local), Some(zone)) => chrono::TimeZone::from_local_datetime(&zone, &local)
+            .earliest()
+            .map(|dt| truncate(dt.with_timezone(&Utc)))
+            .ok_or_else(|| format!("{raw:?} does not exist in {zone} (skipped by the clock change)")),
+        (Some(_), None) => Err(format!(
+            "{raw:?} has no time zone offset: send RFC 3339 with an offset (e.g. 2022-03-14T09:30:00-04:00), \
+             or set ingestion.assume_local_time = true to read such times in the city's time zone"
+        )),
+        (None, _) => {
+            Err(format!("{raw:?} is not a date-time; expected RFC 3339 with an offset, e.g. 2022-03-14T09:30:00-04:00"))
         }
     }
 }
@@ -288,6 +340,46 @@ mod tests {
 
     fn item(value: Value) -> RawItem {
         value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn date_times_as_servers_write_them() {
+        let strict = TimeRules::default();
+        let at = |raw: &str, rules: &TimeRules| parse_datetime(raw, rules).map(|d| d.to_rfc3339());
+        let utc = Ok("2022-04-14T10:37:38+00:00".to_owned());
+        assert_eq!(at("2022-04-14T06:37:38-04:00", &strict), utc);
+        assert_eq!(at("2022-04-14T06:37:38-0400", &strict), utc);
+        assert_eq!(at("2022-04-14T06:37:38-04", &strict), utc);
+        assert_eq!(at("2022-04-14 06:37:38-04:00", &strict), utc);
+        assert_eq!(at("2022-04-14T10:37:38.000Z", &strict), utc);
+        let refused = at("2022-04-14T06:37:38", &strict).unwrap_err();
+        assert!(refused.contains("no time zone offset") && refused.contains("assume_local_time"), "{refused}");
+        let local = TimeRules { local_zone: Some(chrono_tz::America::Toronto) };
+        assert_eq!(at("2022-04-14T06:37:38", &local), utc, "EDT in April");
+        assert_eq!(at("2022-01-14 05:37:38", &local), Ok("2022-01-14T10:37:38+00:00".to_owned()), "EST");
+        assert!(at("2022-03-13T02:30:00", &local).unwrap_err().contains("does not exist"));
+        assert!(at("14/04/2022", &local).unwrap_err().contains("is not a date-time"));
+    }
+
+    #[test]
+    fn empty_and_null_words_mean_absent() {
+        let parsed = parse_request(&item(json!({
+            "service_request_id": 638344, "status": "closed", "agency_responsible": "TP", "channel": "phone",
+            "closed_datetime": "2026-11-20T10:00:00Z", "contact_email": "null", "contact_phone": "", "locale": "NULL"
+        })))
+        .unwrap();
+        assert_eq!(parsed.crm_id, "638344");
+        assert!(parsed.contact_email.is_none() && parsed.contact_phone.is_none());
+        let refused = parse_request(&item(json!({"service_request_id": "null", "status": "closed"}))).unwrap_err();
+        assert!(refused.iter().any(|e| e.field.as_deref() == Some("service_request_id") && e.message == "required"));
+    }
+
+    #[test]
+    fn control_characters_are_named_and_escaped() {
+        let refused = parse_request(&item(json!({"service_request_id": "A\u{0}B"}))).unwrap_err();
+        assert!(refused[0].message.contains("U+0000"), "{refused:?}");
+        assert_eq!(printable("A\u{0}B\u{7}"), "A\\u{0}B\\u{7}");
+        assert_eq!(printable("ligne 1\nligne 2"), "ligne 1\nligne 2");
     }
 
     fn valid() -> Value {

@@ -1,8 +1,17 @@
-//! Open311 GeoReport v2 poller: `GET {endpoint}/requests.json?status=closed` over sliding
+//! Open311 GeoReport v2 poller: `GET {endpoint}/requests.json` over sliding
 //! windows of `start_date`/`end_date` (90 days at most, per the standard), or `updated_after`
 //! (v2.1 draft) where the city's server supports it; `page`/`page_size` followed where offered.
 //! A high-water mark in `job_state` makes each run ask only for what is new (minus a small
-//! overlap: upserts make re-reading harmless).
+//! overlap: upserts make re-reading harmless), and it never moves past a window not fully read.
+//!
+//! Servers in the wild differ from the standard: the list may come bare or wrapped
+//! (`service_requests`, `requests`); the server may cap `page_size` below what we ask, so paging
+//! goes on until an empty page or one shorter than the server's own full page; a page may be
+//! unreadable, so it is kept in `ingestion_errors` with its URL and body and asked again at the
+//! next polls, then skipped after `max_page_attempts`. Windows on `requested_datetime` (the
+//! standard's meaning of `start_date`) never show a request closed long after it was opened:
+//! each poll also re-asks by id (`service_request_id=a,b,c`) a bounded number of the requests the
+//! platform still holds as open.
 //!
 //! Standard GET responses carry no contact data: with `extensions=true`, channel and contact are
 //! read from `extended_attributes` under configurable keys. Requests without contact are stored
@@ -13,7 +22,7 @@ use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::fields::RawItem;
+use super::fields::{FieldError, RawItem};
 use super::item::{Source, SourcedItem, Summary};
 use super::service::Ingestor;
 use crate::config::Open311Settings;
@@ -32,7 +41,7 @@ pub enum Open311Error {
     #[error("the Open311 endpoint answered {status} for {url}: {body}")]
     Status { url: String, status: u16, body: String },
     #[error("the Open311 endpoint sent something other than a JSON list of requests for {url}: {detail}")]
-    Malformed { url: String, detail: String },
+    Malformed { url: String, detail: String, body: String },
     #[error("database error")]
     Db(#[from] DbErr),
 }
@@ -44,7 +53,29 @@ pub struct PollSummary {
     pub records: u64,
     pub items: Summary,
     pub high_water_mark: Option<DateTime<Utc>>,
+    /// Pages the server sent unreadable during this poll.
+    pub unreadable_pages: Vec<UnreadablePage>,
+    /// Requests still open on the platform asked again by id.
+    pub rechecked: u64,
 }
+
+/// A page that could not be read: kept, and asked again by later polls until `gave_up`.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnreadablePage {
+    pub url: String,
+    pub reason: String,
+    pub attempt: u32,
+    /// The page was skipped: its window is over, its records were not read.
+    pub gave_up: bool,
+    pub ingestion_error_id: i64,
+}
+
+/// Where a poll stands with one unreadable page: (window start, page) → attempts so far.
+const UNREADABLE_KEY: &str = "open311.unreadable_pages";
+/// The last row id re-checked, so successive polls walk through all open requests.
+const RECHECK_KEY: &str = "open311.recheck_cursor";
+/// Ids asked for in one call by id.
+const RECHECK_CHUNK: usize = 50;
 
 impl std::fmt::Display for PollSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -60,7 +91,19 @@ impl std::fmt::Display for PollSummary {
             items.unchanged,
             items.rejected,
             self.high_water_mark.map(|m| m.to_rfc3339()).unwrap_or_else(|| "(unchanged)".into())
-        )
+        )?;
+        if self.rechecked > 0 {
+            write!(f, "; {} open requests re-checked", self.rechecked)?;
+        }
+        for page in &self.unreadable_pages {
+            let what = if page.gave_up { "skipped after" } else { "to be asked again, attempt" };
+            write!(
+                f,
+                "\nunreadable page {} ({}): {what} {} (kept as ingestion error {})",
+                page.url, page.reason, page.attempt, page.ingestion_error_id
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -134,13 +177,25 @@ impl Poller {
         format!("{}/requests.json", self.settings.endpoint.trim_end_matches('/'))
     }
 
+    fn common_query(&self) -> Vec<(&'static str, String)> {
+        let mut query: Vec<(&str, String)> = vec![("extensions", "true".into())];
+        if let Some(jurisdiction) = &self.settings.jurisdiction_id {
+            query.push(("jurisdiction_id", jurisdiction.clone()));
+        }
+        if let Some(key) = &self.settings.api_key {
+            query.push(("api_key", key.expose().to_owned()));
+        }
+        query
+    }
+
     async fn fetch_page(
         &self,
         window: (DateTime<Utc>, DateTime<Utc>),
         page: u32,
     ) -> Result<Vec<Map<String, Value>>, Open311Error> {
-        let url = self.requests_url();
-        let mut query: Vec<(&str, String)> = vec![("status", "closed".into()), ("extensions", "true".into())];
+        // Every status: an open request is stored (sampling skips it) so that its closure, months
+        // later and outside any window on `requested_datetime`, is found by `recheck_open`.
+        let mut query = self.common_query();
         if self.settings.use_updated_after {
             query.push(("updated_after", format_date(window.0)));
         } else {
@@ -149,12 +204,25 @@ impl Poller {
         }
         query.push(("page", page.to_string()));
         query.push(("page_size", self.settings.page_size.to_string()));
-        if let Some(jurisdiction) = &self.settings.jurisdiction_id {
-            query.push(("jurisdiction_id", jurisdiction.clone()));
-        }
-        if let Some(key) = &self.settings.api_key {
-            query.push(("api_key", key.expose().to_owned()));
-        }
+        self.fetch(query).await
+    }
+
+    /// The requests with these ids, whatever their status (`service_request_id` overrides the
+    /// other parameters, per the standard).
+    async fn fetch_by_ids(&self, ids: &[String]) -> Result<Vec<Map<String, Value>>, Open311Error> {
+        let mut query = self.common_query();
+        query.push(("service_request_id", ids.join(",")));
+        self.fetch(query).await
+    }
+
+    async fn fetch(&self, query: Vec<(&str, String)>) -> Result<Vec<Map<String, Value>>, Open311Error> {
+        let url = self.requests_url();
+        // The URL as kept with an unreadable page: its parameters, without the API key.
+        let shown = {
+            let visible: Vec<String> =
+                query.iter().filter(|(k, _)| *k != "api_key").map(|(k, v)| format!("{k}={v}")).collect();
+            format!("{url}?{}", visible.join("&"))
+        };
         let response = self
             .http
             .get(&url)
@@ -170,29 +238,24 @@ impl Poller {
         if !status.is_success() {
             return Err(Open311Error::Status { url, status: status.as_u16(), body: body.chars().take(300).collect() });
         }
-        let value: Value = serde_json::from_str(&body)
-            .map_err(|err| Open311Error::Malformed { url: url.clone(), detail: err.to_string() })?;
+        let malformed = |detail: String| Open311Error::Malformed { url: shown.clone(), detail, body: body.clone() };
+        let value: Value = serde_json::from_str(&body).map_err(|err| malformed(err.to_string()))?;
         let records = match value {
             Value::Array(records) => records,
-            // Some servers wrap the list: {"service_requests": [...]}.
-            Value::Object(mut object) => match object.remove("service_requests") {
-                Some(Value::Array(records)) => records,
-                _ => {
-                    return Err(Open311Error::Malformed {
-                        url,
-                        detail: "an object without a service_requests list".into(),
-                    });
+            // Wrapped, as some servers do: {"service_requests": [...]} or {"requests": [...]}.
+            Value::Object(mut object) => {
+                match ["service_requests", "requests"].iter().find_map(|k| object.remove(*k)) {
+                    Some(Value::Array(records)) => records,
+                    _ => return Err(malformed("an object without a service_requests or requests list".into())),
                 }
-            },
-            _ => {
-                return Err(Open311Error::Malformed { url, detail: "not a list".into() });
             }
+            other => return Err(malformed(format!("{} instead of a list", super::fields::describe(&other)))),
         };
         Ok(records.into_iter().map(|r| if let Value::Object(map) = r { map } else { Map::new() }).collect())
     }
 
     /// Pull everything new up to `now`, window by window; the high-water mark advances after
-    /// each complete window, so a failure resumes where it stopped.
+    /// each window fully read, so a failure resumes where it stopped. Then re-ask the open ones.
     pub async fn poll<C>(
         &self,
         db: &C,
@@ -219,38 +282,190 @@ impl Poller {
             } else {
                 (start + Duration::days(i64::from(self.settings.window_days))).min(now)
             };
-            let mut page = 1;
-            let mut first_of_previous_page: Option<Value> = None;
-            loop {
-                let records = self.fetch_page((start, end), page).await?;
-                summary.pages += 1;
-                let first = records.first().and_then(|r| r.get("service_request_id")).cloned();
-                if page > 1 && first.is_some() && first == first_of_previous_page {
-                    break; // The server ignores `page`: this page was already taken.
-                }
-                first_of_previous_page = first;
-                let count = records.len();
-                summary.records += count as u64;
-                let items = records
-                    .iter()
-                    .enumerate()
-                    .map(|(index, record)| SourcedItem::new(index, map_record(record, &self.settings)))
-                    .collect();
-                for result in ingestor.ingest(db, Source::Open311, items).await? {
-                    summary.items.add(result.outcome);
-                }
-                if count < self.settings.page_size as usize || page >= MAX_PAGES {
-                    break;
-                }
-                page += 1;
+            if !self.read_window(db, ingestor, (start, end), now, &mut summary).await? {
+                // A page of this window will be asked again: the mark stays before it.
+                break;
             }
             summary.windows += 1;
             repo::job_state::put(db, STATE_KEY, serde_json::json!({"next_start": format_date(end)}), now).await?;
             summary.high_water_mark = Some(end);
             start = end;
         }
+        self.recheck_open(db, ingestor, now, &mut summary).await?;
         Ok(summary)
     }
+
+    /// Every page of one window; false when a page is to be asked again at the next poll.
+    async fn read_window<C>(
+        &self,
+        db: &C,
+        ingestor: &mut Ingestor,
+        window: (DateTime<Utc>, DateTime<Utc>),
+        now: DateTime<Utc>,
+        summary: &mut PollSummary,
+    ) -> Result<bool, Open311Error>
+    where
+        C: ConnectionTrait + TransactionTrait,
+    {
+        let mut page = 1;
+        let mut first_of_previous_page: Option<Value> = None;
+        // The longest page the server sent: its real page size when it caps ours.
+        let mut full_page = 0usize;
+        loop {
+            let records = match self.fetch_page(window, page).await {
+                Ok(records) => records,
+                Err(Open311Error::Malformed { url, detail, body }) => {
+                    let key = format!("{}|{page}", format_date(window.0));
+                    let kept = keep_page(db, &url, &detail, &body, now).await?;
+                    let attempt = count_attempt(db, &key, now).await?;
+                    let gave_up = attempt >= self.settings.max_page_attempts;
+                    summary.unreadable_pages.push(UnreadablePage {
+                        url,
+                        reason: detail,
+                        attempt,
+                        gave_up,
+                        ingestion_error_id: kept,
+                    });
+                    if !gave_up {
+                        return Ok(false);
+                    }
+                    forget_attempts(db, &key, now).await?;
+                    page += 1;
+                    continue;
+                }
+                Err(other) => return Err(other),
+            };
+            summary.pages += 1;
+            let first = records.first().and_then(|r| r.get("service_request_id")).cloned();
+            if page > 1 && first.is_some() && first == first_of_previous_page {
+                break; // The server ignores `page`: this page was already taken.
+            }
+            first_of_previous_page = first;
+            let count = records.len();
+            summary.records += count as u64;
+            self.ingest(db, ingestor, &records, summary).await?;
+            // The last page: empty, or shorter than a page the server sent before (its own full
+            // page, whatever `page_size` we asked: servers cap it).
+            let last = count == 0 || count < full_page || page >= MAX_PAGES;
+            full_page = full_page.max(count);
+            if last {
+                break;
+            }
+            page += 1;
+        }
+        Ok(true)
+    }
+
+    async fn ingest<C>(
+        &self,
+        db: &C,
+        ingestor: &mut Ingestor,
+        records: &[Map<String, Value>],
+        summary: &mut PollSummary,
+    ) -> Result<(), Open311Error>
+    where
+        C: ConnectionTrait + TransactionTrait,
+    {
+        let items = records
+            .iter()
+            .enumerate()
+            .map(|(index, record)| SourcedItem::new(index, map_record(record, &self.settings)))
+            .collect();
+        for result in ingestor.ingest(db, Source::Open311, items).await? {
+            summary.items.add(result.outcome);
+        }
+        Ok(())
+    }
+
+    /// Ask again, by id, up to `recheck_open_per_poll` requests from this feed the platform
+    /// still holds as open, taking up where the previous poll stopped.
+    async fn recheck_open<C>(
+        &self,
+        db: &C,
+        ingestor: &mut Ingestor,
+        now: DateTime<Utc>,
+        summary: &mut PollSummary,
+    ) -> Result<(), Open311Error>
+    where
+        C: ConnectionTrait + TransactionTrait,
+    {
+        let limit = u64::from(self.settings.recheck_open_per_poll);
+        if limit == 0 {
+            return Ok(());
+        }
+        let cursor = repo::job_state::get(db, RECHECK_KEY).await?.and_then(|v| v.as_i64()).unwrap_or(0);
+        let open = repo::requests::open_from_source(db, Source::Open311.as_str(), cursor, limit).await?;
+        // A short list means the end was reached: start from the beginning next time.
+        let next = if (open.len() as u64) < limit { 0 } else { open.last().map_or(0, |(id, _)| *id) };
+        for chunk in open.chunks(RECHECK_CHUNK) {
+            let ids: Vec<String> = chunk.iter().map(|(_, crm_id)| crm_id.clone()).collect();
+            match self.fetch_by_ids(&ids).await {
+                Ok(records) => {
+                    summary.rechecked += ids.len() as u64;
+                    summary.records += records.len() as u64;
+                    self.ingest(db, ingestor, &records, summary).await?;
+                }
+                Err(Open311Error::Malformed { url, detail, body }) => {
+                    let kept = keep_page(db, &url, &detail, &body, now).await?;
+                    summary.unreadable_pages.push(UnreadablePage {
+                        url,
+                        reason: detail,
+                        attempt: 1,
+                        gave_up: true,
+                        ingestion_error_id: kept,
+                    });
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        repo::job_state::put(db, RECHECK_KEY, serde_json::json!(next), now).await?;
+        Ok(())
+    }
+}
+
+/// Keep an unreadable page in `ingestion_errors`: its URL (without the API key) and its body.
+async fn keep_page(
+    db: &impl ConnectionTrait,
+    url: &str,
+    detail: &str,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, DbErr> {
+    const MAX_KEPT_BODY: usize = 64 * 1024;
+    let payload =
+        format!("GET {url}\n\n{}", super::fields::printable(body).chars().take(MAX_KEPT_BODY).collect::<String>());
+    repo::ingestion_errors::keep(
+        db,
+        repo::ingestion_errors::NewIngestionError {
+            source: Source::Open311.as_str().into(),
+            crm_id: None,
+            line_number: None,
+            raw_payload: payload,
+            reasons: serde_json::to_value(vec![FieldError::item(format!("unreadable page: {detail}"))])
+                .unwrap_or_default(),
+            received_at: now,
+        },
+    )
+    .await
+}
+
+/// One more attempt at the page `key`; returns the attempts so far.
+async fn count_attempt(db: &impl ConnectionTrait, key: &str, now: DateTime<Utc>) -> Result<u32, DbErr> {
+    let mut attempts = repo::job_state::get(db, UNREADABLE_KEY).await?.unwrap_or_else(|| serde_json::json!({}));
+    let count = attempts.get(key).and_then(Value::as_u64).unwrap_or(0) + 1;
+    attempts[key] = serde_json::json!(count);
+    repo::job_state::put(db, UNREADABLE_KEY, attempts, now).await?;
+    Ok(count as u32)
+}
+
+async fn forget_attempts(db: &impl ConnectionTrait, key: &str, now: DateTime<Utc>) -> Result<(), DbErr> {
+    if let Some(mut attempts) = repo::job_state::get(db, UNREADABLE_KEY).await?
+        && let Some(map) = attempts.as_object_mut()
+    {
+        map.remove(key);
+        repo::job_state::put(db, UNREADABLE_KEY, attempts, now).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -85,7 +85,7 @@ pub async fn keep_rejected(
     reasons: &[FieldError],
     at: DateTime<Utc>,
 ) -> Result<i64, DbErr> {
-    let stored = repo::ingestion_errors::insert(
+    repo::ingestion_errors::keep(
         db,
         repo::ingestion_errors::NewIngestionError {
             source: source.to_owned(),
@@ -96,6 +96,5 @@ pub async fn keep_rejected(
             received_at: at,
         },
     )
-    .await?;
-    Ok(stored.id)
+    .await
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use sea_orm::{ConnectionTrait, DbErr, TransactionSession, TransactionTrait};
 
-use super::fields::{FieldError, RawItem, ValidRequest, parse_request};
+use super::fields::{FieldError, RawItem, TimeRules, ValidRequest, parse_request_with};
 use super::item::{ItemResult, Outcome, Source, SourcedItem};
 use super::reference::{ReferenceData, keep_rejected};
 use crate::clock::Clock;
@@ -22,6 +22,38 @@ pub struct Ingestor {
     /// Keep rejected items in `ingestion_errors` (off when replaying rows already kept there).
     keep_rejects: bool,
     clock: Clock,
+    time_rules: TimeRules,
+    open311_aliases: Aliases,
+}
+
+/// A city's own words for channels and directions, mapped to the platform's codes before an
+/// item is read (keys compared without regard to case).
+#[derive(Debug, Clone, Default)]
+pub struct Aliases {
+    pub channels: std::collections::BTreeMap<String, String>,
+    pub directions: std::collections::BTreeMap<String, String>,
+}
+
+impl Aliases {
+    fn apply(&self, raw: &RawItem) -> Option<RawItem> {
+        let lookup = |map: &std::collections::BTreeMap<String, String>, field: &str| {
+            let value = raw.get(field)?.as_str()?.trim();
+            map.iter().find(|(word, _)| word.eq_ignore_ascii_case(value)).map(|(_, code)| code.clone())
+        };
+        let channel = lookup(&self.channels, "channel");
+        let direction = lookup(&self.directions, "agency_responsible");
+        if channel.is_none() && direction.is_none() {
+            return None;
+        }
+        let mut mapped = raw.clone();
+        if let Some(channel) = channel {
+            mapped.insert("channel".into(), channel.into());
+        }
+        if let Some(direction) = direction {
+            mapped.insert("agency_responsible".into(), direction.into());
+        }
+        Some(mapped)
+    }
 }
 
 /// Items are written in transactions of this many.
@@ -35,7 +67,26 @@ impl Ingestor {
         clock: Clock,
     ) -> Result<Ingestor, DbErr> {
         let reference = ReferenceData::load(db, unknown_directions).await?;
-        Ok(Ingestor { hasher, reference, keep_rejects: true, clock })
+        Ok(Ingestor {
+            hasher,
+            reference,
+            keep_rejects: true,
+            clock,
+            time_rules: TimeRules::default(),
+            open311_aliases: Aliases::default(),
+        })
+    }
+
+    /// How zone-less date-times are read (`ingestion.assume_local_time`).
+    pub fn with_time_rules(mut self, rules: TimeRules) -> Ingestor {
+        self.time_rules = rules;
+        self
+    }
+
+    /// The Open311 feed's own words, applied to every item from it (replays included).
+    pub fn with_open311_aliases(mut self, aliases: Aliases) -> Ingestor {
+        self.open311_aliases = aliases;
+        self
     }
 
     /// For replays: a rejected item is reported but not stored again.
@@ -98,7 +149,8 @@ impl Ingestor {
         if !item.structural_errors.is_empty() {
             return Ok(Err(item.structural_errors.clone()));
         }
-        let valid = match parse_request(&item.raw) {
+        let aliased = if source == Source::Open311 { self.open311_aliases.apply(&item.raw) } else { None };
+        let valid = match parse_request_with(aliased.as_ref().unwrap_or(&item.raw), &self.time_rules) {
             Ok(valid) => valid,
             Err(reasons) => return Ok(Err(reasons)),
         };

@@ -16,6 +16,12 @@ pub struct Model {
     pub received_at: DateTimeUtc,
     pub replay_count: i32,
     pub resolved_at: Option<DateTimeUtc>,
+    /// SHA-256 of (source, id, payload): one row per distinct rejected item (none before migration 9).
+    #[serde(skip)]
+    pub fingerprint: Option<String>,
+    /// How many times this same item was received and rejected.
+    pub seen_count: i32,
+    pub last_seen_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,6 +4,7 @@ use sea_orm::{
 };
 
 use crate::db::entities::ingestion_error;
+use crate::db::sql::Params;
 
 pub struct NewIngestionError {
     pub source: String,
@@ -14,19 +15,39 @@ pub struct NewIngestionError {
     pub received_at: chrono::DateTime<chrono::Utc>,
 }
 
-pub async fn insert(db: &impl ConnectionTrait, row: NewIngestionError) -> Result<ingestion_error::Model, DbErr> {
-    ingestion_error::ActiveModel {
-        source: Set(row.source),
-        crm_id: Set(row.crm_id),
-        line_number: Set(row.line_number),
-        raw_payload: Set(row.raw_payload),
-        reasons: Set(row.reasons),
-        received_at: Set(row.received_at),
-        replay_count: Set(0),
-        ..Default::default()
+/// Keep a rejected item; returns its row's id. The same item (source, id and payload) received
+/// again is the same row: its sighting is counted, its reasons refreshed, and it is open again
+/// if a replay had resolved it. One atomic statement, so concurrent senders agree.
+pub async fn keep(db: &impl ConnectionTrait, row: NewIngestionError) -> Result<i64, DbErr> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in [row.source.as_str(), row.crm_id.as_deref().unwrap_or(""), row.raw_payload.as_str()] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
     }
-    .insert(db)
-    .await
+    let fingerprint = hex::encode(hasher.finalize());
+    let mut params = Params::new(db.get_database_backend());
+    let values = [
+        params.bind(row.source),
+        params.bind(row.crm_id),
+        params.bind(row.line_number),
+        params.bind(row.raw_payload),
+        params.bind(row.reasons),
+        params.bind(row.received_at),
+        params.bind(fingerprint),
+        params.bind(row.received_at),
+    ];
+    let sql = format!(
+        "INSERT INTO ingestion_errors (source, crm_id, line_number, raw_payload, reasons, received_at, fingerprint, \
+         last_seen_at, replay_count, seen_count) VALUES ({}, 0, 1) \
+         ON CONFLICT (fingerprint) DO UPDATE SET seen_count = ingestion_errors.seen_count + 1, \
+         last_seen_at = excluded.last_seen_at, reasons = excluded.reasons, line_number = excluded.line_number, \
+         resolved_at = NULL \
+         RETURNING id",
+        values.join(", ")
+    );
+    let stored = db.query_one_raw(params.statement(sql)).await?.ok_or_else(|| DbErr::RecordNotInserted)?;
+    stored.try_get_by_index(0)
 }
 
 pub struct ErrorFilter {

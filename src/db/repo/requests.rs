@@ -92,3 +92,23 @@ fn new_active_model(model: service_request::Model) -> service_request::ActiveMod
         ..Default::default()
     }
 }
+
+/// (row id, CRM id) of requests from `source` still open, after row `after_id`, in id order.
+pub async fn open_from_source(
+    db: &impl ConnectionTrait,
+    source: &str,
+    after_id: i64,
+    limit: u64,
+) -> Result<Vec<(i64, String)>, DbErr> {
+    Ok(service_request::Entity::find()
+        .filter(service_request::Column::Source.eq(source))
+        .filter(service_request::Column::Status.eq(crate::domain::RequestStatus::Open.as_str()))
+        .filter(service_request::Column::Id.gt(after_id))
+        .order_by_asc(service_request::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| (row.id, row.crm_id))
+        .collect())
+}
