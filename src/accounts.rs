@@ -137,11 +137,20 @@ pub async fn authenticate_api_key(
     let Some((prefix, secret)) = api_key::parse(presented) else {
         return Ok(None);
     };
+    // Every refusal costs one argon2id verification, whether the prefix exists or not and
+    // whether the key was verified before: the time of an answer tells nothing of which keys
+    // exist. Only a right key already verified in this process is answered without one.
     let Some(row) = repo::api_keys::find_active_by_prefix(db, prefix).await? else {
+        let secret = secret.to_owned();
+        tokio::task::spawn_blocking(move || api_key::verify_against_nothing(&secret)).await?;
         return Ok(None);
     };
     let valid = match api_key::verify_remembered(secret, &row.key_hash) {
-        Some(known) => known,
+        Some(true) => true,
+        Some(false) => {
+            let (secret, stored) = (secret.to_owned(), row.key_hash.clone());
+            tokio::task::spawn_blocking(move || password::verify(&secret, &stored)).await?
+        }
         None => {
             let (secret, stored) = (secret.to_owned(), row.key_hash.clone());
             tokio::task::spawn_blocking(move || api_key::verify(&secret, &stored)).await?

@@ -69,6 +69,14 @@ fn sha256(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
+/// One argon2id verification that always fails, as costly as a real one: what a presented key
+/// whose prefix matches no key costs, so that its answer takes as long as a wrong secret's.
+pub fn verify_against_nothing(secret: &str) -> bool {
+    static NOTHING: std::sync::LazyLock<Option<String>> =
+        std::sync::LazyLock::new(|| password::hash(&hex::encode(rand::random::<[u8; SECRET_BYTES]>())).ok());
+    NOTHING.as_deref().is_some_and(|hash| password::verify(secret, hash))
+}
+
 const VERIFIED_CAPACITY: usize = 1024;
 
 /// Stored hash → SHA-256 of the secret that matched it.
@@ -111,6 +119,14 @@ mod tests {
         // A secret is remembered with the hash it matched, not on its own.
         let replacement = generate().unwrap();
         assert!(!verify(secret, &replacement.hash));
+    }
+
+    #[test]
+    fn verifying_against_nothing_never_succeeds() {
+        let key = generate().unwrap();
+        let (_, secret) = parse(&key.clear).unwrap();
+        assert!(!verify_against_nothing(secret));
+        assert!(!verify_against_nothing(""));
     }
 
     #[test]

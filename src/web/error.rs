@@ -34,6 +34,10 @@ pub enum AppError {
     Db(#[from] DbErr),
     #[error("template error")]
     Template(#[from] minijinja::Error),
+    #[error("unknown query parameter {name:?}; this endpoint takes: {accepted}")]
+    UnknownParameter { name: String, accepted: String },
+    #[error("the body must be JSON (Content-Type: application/json), not {0}")]
+    NotJson(String),
 }
 
 impl AppError {
@@ -54,6 +58,8 @@ impl AppError {
             },
             AppError::Db(err) => database(err),
             AppError::Template(_) => internal(),
+            AppError::UnknownParameter { .. } => (Status::BadRequest, "unknown_parameter"),
+            AppError::NotJson(_) => (Status::UnsupportedMediaType, "unsupported_media_type"),
         }
     }
 }

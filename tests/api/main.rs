@@ -4,6 +4,7 @@
 mod factories;
 mod helpers;
 
+mod api_contract;
 mod architecture;
 mod cli;
 mod constraints;

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::{entities::ingestion_error, repo};
 use crate::jobs::{Jobs, ReplayReport};
+use crate::web::api::KnownQuery;
 use crate::web::error::AppError;
 use crate::web::guards::ApiClient;
 
@@ -21,11 +22,13 @@ pub struct ErrorList {
 async fn list(
     _client: ApiClient,
     jobs: &State<Jobs>,
+    known: KnownQuery,
     include_resolved: Option<bool>,
     source: Option<String>,
     after_id: Option<i64>,
     limit: Option<u64>,
 ) -> Result<Json<ErrorList>, AppError> {
+    known.only(&["include_resolved", "source", "after_id", "limit"])?;
     let limit = limit.unwrap_or(100).clamp(1, 1000);
     let filter = repo::ingestion_errors::ErrorFilter {
         include_resolved: include_resolved.unwrap_or(false),
@@ -48,8 +51,10 @@ pub struct ReplayRequest {
 async fn replay_errors(
     client: ApiClient,
     jobs: &State<Jobs>,
+    known: KnownQuery,
     body: Option<Json<ReplayRequest>>,
 ) -> Result<Json<ReplayReport>, AppError> {
+    known.only(&[])?;
     let ids = body.map(|b| b.into_inner().ids).unwrap_or_default();
     Ok(Json(jobs.replay(&client.actor(), &ids).await?))
 }

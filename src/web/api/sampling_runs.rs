@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::db::{entities::sampling_run, repo};
 use crate::jobs::Jobs;
+use crate::web::api::KnownQuery;
 use crate::web::error::AppError;
 use crate::web::guards::ApiClient;
 
@@ -16,7 +17,13 @@ pub struct RunList {
 }
 
 #[get("/api/v1/sampling-runs?<limit>")]
-async fn list(_client: ApiClient, jobs: &State<Jobs>, limit: Option<u64>) -> Result<Json<RunList>, AppError> {
+async fn list(
+    _client: ApiClient,
+    jobs: &State<Jobs>,
+    known: KnownQuery,
+    limit: Option<u64>,
+) -> Result<Json<RunList>, AppError> {
+    known.only(&["limit"])?;
     let items = repo::sampling::recent_runs(&jobs.db, limit.unwrap_or(20).clamp(1, 500)).await?;
     Ok(Json(RunList { items }))
 }

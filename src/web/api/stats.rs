@@ -9,8 +9,12 @@ use crate::reporting::{
     self, ReportError, StatsQuery, StatsResponse,
     analysis::{self, CompareQuery, CompareResponse, DriversResponse, ResponseRates},
 };
+use crate::web::api::KnownQuery;
 use crate::web::error::AppError;
 use crate::web::guards::ApiClient;
+
+/// The parameters of `CommonParams`.
+const COMMON: [&str; 8] = ["by", "from", "to", "weighted", "confidence", "min_n", "direction", "channel"];
 
 fn parse<T: std::str::FromStr>(name: &str, raw: Option<&str>, expected: &str) -> Result<Option<T>, ReportError> {
     raw.map(|value| {
@@ -51,8 +55,10 @@ impl CommonParams<'_> {
 async fn get_stats(
     _client: ApiClient,
     jobs: &State<Jobs>,
+    known: KnownQuery,
     common: CommonParams<'_>,
 ) -> Result<Json<StatsResponse>, AppError> {
+    known.only(&COMMON)?;
     Ok(Json(reporting::stats(&jobs.db, &jobs.settings, &common.into_query()?).await?))
 }
 
@@ -62,12 +68,14 @@ async fn get_stats(
 async fn get_compare(
     _client: ApiClient,
     jobs: &State<Jobs>,
+    known: KnownQuery,
     a_from: Option<String>,
     a_to: Option<String>,
     b_from: Option<String>,
     b_to: Option<String>,
     common: CommonParams<'_>,
 ) -> Result<Json<CompareResponse>, AppError> {
+    known.only(&[&COMMON[..], &["a_from", "a_to", "b_from", "b_to"]].concat())?;
     let query = CompareQuery { a_from, a_to, b_from, b_to, common: common.into_query()? };
     Ok(Json(analysis::compare(&jobs.db, &jobs.settings, &query).await?))
 }
@@ -76,8 +84,10 @@ async fn get_compare(
 async fn get_drivers(
     _client: ApiClient,
     jobs: &State<Jobs>,
+    known: KnownQuery,
     common: CommonParams<'_>,
 ) -> Result<Json<DriversResponse>, AppError> {
+    known.only(&COMMON)?;
     Ok(Json(analysis::drivers(&jobs.db, &jobs.settings, &common.into_query()?).await?))
 }
 
@@ -85,8 +95,10 @@ async fn get_drivers(
 async fn get_response_rates(
     _client: ApiClient,
     jobs: &State<Jobs>,
+    known: KnownQuery,
     common: CommonParams<'_>,
 ) -> Result<Json<ResponseRates>, AppError> {
+    known.only(&COMMON)?;
     Ok(Json(analysis::response_rates(&jobs.db, &jobs.settings, &common.into_query()?).await?))
 }
 
