@@ -375,3 +375,41 @@ fn the_design_counts_strata_over_the_whole_period() {
     let design = Design::new(&cells);
     assert_eq!((design.n, design.strata()), (30, 5));
 }
+
+/// A million responses: the interval's width is 2·t(df)·SE with t from R's `qt` for df = 10⁶
+/// (statrs' quantile made it 1e-4 narrower). Unweighted, and weighted with equal weights in one
+/// stratum, where the linearised SE reduces to s/√n by hand: Σ(z − z̄)² with z = (y − ȳ)/n.
+#[test]
+fn a_million_responses_get_the_exact_t_interval() {
+    let counts: [(u8, u64); 4] = [(10, 400_001), (9, 300_000), (8, 200_000), (5, 100_000)];
+    let n: u64 = counts.iter().map(|c| c.1).sum();
+    assert_eq!(n, 1_000_001);
+    let cells: Vec<Cell> = counts
+        .iter()
+        .map(|&(score, count)| Cell {
+            direction: "TP".into(),
+            channel: "phone".into(),
+            month: "2026-11".into(),
+            stratum: "TP:phone".into(),
+            score,
+            count,
+            sum_w: 2.5 * count as f64,
+            sum_w2: 6.25 * count as f64,
+        })
+        .collect();
+    // By hand: the mean, then s² = Σ count·(y − ȳ)² / (n − 1).
+    let total: f64 = counts.iter().map(|&(y, c)| f64::from(y) * c as f64).sum();
+    let mean = total / n as f64;
+    let ss: f64 = counts.iter().map(|&(y, c)| c as f64 * (f64::from(y) - mean).powi(2)).sum();
+    let se = (ss / (n - 1) as f64 / n as f64).sqrt();
+    let qt = 1.959966356814107; // qt(0.975, 1e6) in R
+    for weighted in [false, true] {
+        let report = estimate(&cells, &options(GroupBy::None, weighted));
+        let overall = report.overall;
+        assert_eq!(overall.df, Some(1_000_000.0), "weighted: {weighted}");
+        let width = overall.ci_high.unwrap() - overall.ci_low.unwrap();
+        let expected = 2.0 * qt * se;
+        assert!(((width - expected) / expected).abs() < 1e-9, "weighted {weighted}: {width} against {expected}");
+        assert!((overall.mean.unwrap() - mean).abs() < 1e-12);
+    }
+}
