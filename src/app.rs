@@ -33,12 +33,16 @@ pub enum StartupError {
     SecretKey { path: String, source: std::io::Error },
 }
 
-/// Connect to the database and apply migrations if configured.
-pub async fn open_database(settings: &Settings) -> Result<DatabaseConnection, StartupError> {
+/// Connect to the database, apply migrations if configured, and build the statistics
+/// roll-ups if this database or time zone has never had them.
+pub async fn open_database(settings: &Settings, clock: &Clock) -> Result<DatabaseConnection, StartupError> {
     let db = crate::db::connect(&settings.database_url, &settings.database).await.map_err(StartupError::Database)?;
     if settings.database.migrate_on_start {
         crate::db::migrate(&db).await.map_err(StartupError::Migration)?;
     }
+    crate::responses::rollup::ensure_built(&db, settings.time_zone, clock.now())
+        .await
+        .map_err(StartupError::Migration)?;
     tracing::info!(database = %redact_url(&settings.database_url), "database ready");
     Ok(db)
 }
@@ -51,7 +55,7 @@ pub async fn build(figment: Figment) -> Result<Application, StartupError> {
 /// As `build`, with the given clock (tests pass a fixed one and move it).
 pub async fn build_with_clock(figment: Figment, clock: Clock) -> Result<Application, StartupError> {
     let settings = Settings::from_figment(&figment)?;
-    let db = open_database(&settings).await?;
+    let db = open_database(&settings, &clock).await?;
     build_with_database(figment, settings, db, clock)
 }
 

@@ -14,6 +14,7 @@ mod m20261128_000006_sampling_decisions;
 mod m20261128_000007_response_cells_monthly;
 mod m20261128_000008_decisions_without_foreign_keys;
 mod m20261130_000009_ingestion_errors_kept_once;
+mod m20261130_000010_response_cells_daily;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000007_response_cells_monthly::Migration),
             Box::new(m20261128_000008_decisions_without_foreign_keys::Migration),
             Box::new(m20261130_000009_ingestion_errors_kept_once::Migration),
+            Box::new(m20261130_000010_response_cells_daily::Migration),
         ]
     }
 }

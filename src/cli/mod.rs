@@ -111,7 +111,11 @@ pub async fn run_admin_command(command: Command, figment: Figment) -> anyhow::Re
     let settings = Settings::from_figment(&figment)?;
     let database = db::connect(&settings.database_url, &settings.database).await?;
     db::migrate(&database).await.context("cannot apply the database migrations")?;
-    let context = Context { settings, db: database, clock: Clock::system() };
+    let clock = Clock::system();
+    crate::responses::rollup::ensure_built(&database, settings.time_zone, clock.now())
+        .await
+        .context("cannot build the statistics roll-ups")?;
+    let context = Context { settings, db: database, clock };
     match command {
         Command::Serve => unreachable!("serve is handled by main"),
         Command::Migrate => {

@@ -81,6 +81,13 @@ pub async fn begin_write<C: TransactionTrait>(db: &C) -> Result<C::Transaction, 
     db.begin_with_options(options).await
 }
 
+/// True when PostgreSQL aborted the transaction to break a deadlock, or for a serialisation
+/// failure: running the whole transaction again is the documented answer.
+pub fn is_conflict_to_retry(err: &DbErr) -> bool {
+    let text = err.to_string();
+    text.contains("deadlock detected") || text.contains("could not serialize access")
+}
+
 /// True when the database could not take the work now but may a moment later: no pooled
 /// connection within `acquire_timeout_secs`, SQLite still locked after `busy_timeout`, or a
 /// PostgreSQL deadlock or serialisation failure. Clients get 503 with `Retry-After`, never 500.

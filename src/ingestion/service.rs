@@ -136,7 +136,19 @@ impl Ingestor {
         for item in &chunk {
             prepared.push(self.prepare(db, item, source).await?);
         }
-        self.write_chunk(db, source, &chunk, &prepared).await
+        // Two batches can still meet in a deadlock on PostgreSQL (each waiting for an id the other
+        // inserted and a row the other locked); the database aborts one, which runs again.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.write_chunk(db, source, &chunk, &prepared).await {
+                Err(err) if attempt < 5 && db::is_conflict_to_retry(&err) => {
+                    tracing::debug!(attempt, error = %err, "ingestion batch retried after a conflict");
+                    tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Validate and map codes to ids; no write except registering a new direction.

@@ -88,15 +88,54 @@ pub(crate) async fn validate(
     Ok(Validated { options, from, to })
 }
 
-/// Whole calendar months: `from` on a 1st (or open), `to` on a month's last day (or open).
-fn whole_months(from: Option<NaiveDate>, to: Option<NaiveDate>) -> bool {
-    from.is_none_or(|d| d.day() == 1) && to.is_none_or(|d| d.succ_opt().is_some_and(|next| next.day() == 1))
+/// How a period is read from the roll-ups: its whole months from the monthly one, the days at
+/// either end from the daily one.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Plan {
+    /// The whole months, first and last (`None`: open-ended); absent when there is none.
+    pub months: Option<(Option<Month>, Option<Month>)>,
+    /// Runs of days, first and last inclusive.
+    pub days: Vec<(NaiveDate, NaiveDate)>,
 }
 
-/// Cells for a validated period, with month labels when the breakdown needs them. Periods of
-/// whole months (the usual report) come from the monthly roll-up; any other period is computed
-/// from `responses` directly. Both give the same cells.
-pub(crate) async fn period_cells(
+impl Plan {
+    pub(crate) fn of(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Plan {
+        let last_of = |month: Month| month.next().first_day().pred_opt().expect("a day before");
+        let mut days = Vec::new();
+        let first_month = match from {
+            None => None,
+            Some(f) if f.day() == 1 => Some(Month::containing(f)),
+            Some(f) => {
+                let month = Month::containing(f);
+                days.push((f, to.map_or(last_of(month), |t| t.min(last_of(month)))));
+                Some(month.next())
+            }
+        };
+        let last_month = match to {
+            None => None,
+            Some(t) if t == last_of(Month::containing(t)) => Some(Month::containing(t)),
+            Some(t) => {
+                let month = Month::containing(t);
+                // Already read with the first days when the period starts in the same month.
+                if from.is_none_or(|f| Month::containing(f) != month || f.day() == 1) {
+                    days.push((from.map_or(month.first_day(), |f| f.max(month.first_day())), t));
+                }
+                Some(Month::containing(month.first_day().pred_opt().expect("a day before")))
+            }
+        };
+        let months = match (first_month, last_month) {
+            (Some(first), Some(last)) if first > last => None,
+            bounds => Some(bounds),
+        };
+        Plan { months, days }
+    }
+}
+
+/// Cells for a validated period, with month labels when the breakdown needs them. The overall
+/// score comes from the roll-ups (whole months from the monthly one, the days at either end from
+/// the daily one: a few thousand rows whatever the period); a driver's cells are computed from
+/// `responses`. Both give the cells a scan of `responses` gives (tested).
+pub async fn period_cells(
     db: &impl ConnectionTrait,
     zone: Tz,
     needs_months: bool,
@@ -104,15 +143,43 @@ pub(crate) async fn period_cells(
     to: Option<NaiveDate>,
     score: ScoreColumn,
 ) -> Result<Vec<stats::Cell>, DbErr> {
-    if matches!(score, ScoreColumn::Overall) && whole_months(from, to) {
-        let label = |d: NaiveDate| Month::containing(d).label();
-        return repo::cells::rollup_cells(db, from.map(label).as_deref(), to.map(label).as_deref(), needs_months).await;
+    if !matches!(score, ScoreColumn::Overall) {
+        return direct_cells(db, zone, needs_months, from, to, score).await;
     }
-    direct_cells(db, zone, needs_months, from, to, score).await
+    let plan = Plan::of(from, to);
+    let mut cells = Vec::new();
+    if let Some((first, last)) = plan.months {
+        let (first, last) = (first.map(Month::label), last.map(Month::label));
+        cells.extend(repo::cells::rollup_cells(db, first.as_deref(), last.as_deref(), needs_months).await?);
+    }
+    for (first, last) in plan.days {
+        let (first, last) = (first.format("%Y-%m-%d").to_string(), last.format("%Y-%m-%d").to_string());
+        cells.extend(repo::cells::daily_cells(db, &first, &last, needs_months).await?);
+    }
+    Ok(merge(cells))
+}
+
+/// Cells of the same key (from a month and from days of the same group) added together, in key
+/// order.
+fn merge(mut cells: Vec<stats::Cell>) -> Vec<stats::Cell> {
+    let key = |c: &stats::Cell| (c.direction.clone(), c.channel.clone(), c.month.clone(), c.stratum.clone(), c.score);
+    cells.sort_by_key(key);
+    let mut merged: Vec<stats::Cell> = Vec::with_capacity(cells.len());
+    for cell in cells {
+        match merged.last_mut() {
+            Some(last) if key(last) == key(&cell) => {
+                last.count += cell.count;
+                last.sum_w += cell.sum_w;
+                last.sum_w2 += cell.sum_w2;
+            }
+            _ => merged.push(cell),
+        }
+    }
+    merged
 }
 
 /// Cells computed from `responses` (any period, any score column).
-pub(crate) async fn direct_cells(
+pub async fn direct_cells(
     db: &impl ConnectionTrait,
     zone: Tz,
     needs_months: bool,
@@ -165,4 +232,59 @@ pub async fn stats(
         overall: report.overall,
         groups: report.groups,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(raw: &str) -> NaiveDate {
+        raw.parse().unwrap()
+    }
+
+    fn m(raw: &str) -> Option<Month> {
+        Month::parse(raw)
+    }
+
+    #[test]
+    fn a_period_is_whole_months_and_edge_days() {
+        assert_eq!(Plan::of(None, None), Plan { months: Some((None, None)), days: vec![] });
+        assert_eq!(
+            Plan::of(Some(d("2026-01-01")), Some(d("2026-03-31"))),
+            Plan { months: Some((m("2026-01"), m("2026-03"))), days: vec![] }
+        );
+        assert_eq!(
+            Plan::of(Some(d("2026-01-15")), Some(d("2026-04-10"))),
+            Plan {
+                months: Some((m("2026-02"), m("2026-03"))),
+                days: vec![(d("2026-01-15"), d("2026-01-31")), (d("2026-04-01"), d("2026-04-10"))]
+            }
+        );
+        // Within one month, and a single day.
+        assert_eq!(
+            Plan::of(Some(d("2026-02-03")), Some(d("2026-02-20"))),
+            Plan { months: None, days: vec![(d("2026-02-03"), d("2026-02-20"))] }
+        );
+        assert_eq!(
+            Plan::of(Some(d("2026-02-03")), Some(d("2026-02-03"))),
+            Plan { months: None, days: vec![(d("2026-02-03"), d("2026-02-03"))] }
+        );
+        // From mid-month to a month's end; from a 1st to mid-month; open ends.
+        assert_eq!(
+            Plan::of(Some(d("2026-02-10")), Some(d("2026-03-31"))),
+            Plan { months: Some((m("2026-03"), m("2026-03"))), days: vec![(d("2026-02-10"), d("2026-02-28"))] }
+        );
+        assert_eq!(
+            Plan::of(Some(d("2026-02-01")), Some(d("2026-02-10"))),
+            Plan { months: None, days: vec![(d("2026-02-01"), d("2026-02-10"))] }
+        );
+        assert_eq!(
+            Plan::of(Some(d("2026-02-10")), None),
+            Plan { months: Some((m("2026-03"), None)), days: vec![(d("2026-02-10"), d("2026-02-28"))] }
+        );
+        assert_eq!(
+            Plan::of(None, Some(d("2026-02-10"))),
+            Plan { months: Some((None, m("2026-01"))), days: vec![(d("2026-02-01"), d("2026-02-10"))] }
+        );
+    }
 }

@@ -146,7 +146,7 @@ pub async fn spawn_app_at(backend: Backend, clock: Clock, configure: impl FnOnce
 pub async fn migrated_database(backend: Backend) -> (TestDatabase, DatabaseConnection) {
     let database = TestDatabase::create(backend).await;
     let settings = Settings::from_figment(&test_figment(&database.url)).expect("test settings");
-    let db = app::open_database(&settings).await.expect("database opens and migrates");
+    let db = app::open_database(&settings, &Clock::system()).await.expect("database opens and migrates");
     (database, db)
 }
 

@@ -7,7 +7,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use satisfaction::{
-    db::{entities::response, repo::cells},
+    db::{
+        entities::response,
+        repo::cells::{self, Rollup},
+    },
     jobs::FileKind,
     responses::{rollup, store},
 };
@@ -40,11 +43,17 @@ fn nth_response(reference: &Reference, i: usize, weight: f64) -> response::Model
 
 type Rows = Vec<(cells::CellKey, i64, f64, f64)>;
 
-/// The roll-up as kept, then as recomputed from scratch.
+/// Both roll-ups as kept, then as recomputed from scratch.
 async fn kept_and_recomputed(db: &DatabaseConnection) -> (Rows, Rows) {
-    let kept = cells::rollup_rows(db).await.unwrap();
+    let mut kept = Vec::new();
+    for rollup in Rollup::ALL {
+        kept.extend(cells::rollup_rows(db, rollup).await.unwrap());
+    }
     rollup::rebuild(db, ZONE).await.unwrap();
-    let recomputed = cells::rollup_rows(db).await.unwrap();
+    let mut recomputed = Vec::new();
+    for rollup in Rollup::ALL {
+        recomputed.extend(cells::rollup_rows(db, rollup).await.unwrap());
+    }
     (kept, recomputed)
 }
 
@@ -99,9 +108,14 @@ async fn the_rollup_kept_by_each_write_equals_a_recompute(backend: Backend) {
 
     let (kept, recomputed) = kept_and_recomputed(&db).await;
     let counted: i64 = kept.iter().map(|row| row.1).sum();
-    assert_eq!(counted, 200 + 8 * 40 + 120, "every response counted once");
+    assert_eq!(counted, 2 * (200 + 8 * 40 + 120), "every response counted once in each roll-up");
     assert!(kept.iter().all(|row| row.1 > 0), "no empty cell is kept");
-    assert!(kept.iter().any(|row| row.0.month == "2026-11"), "local months, not UTC ones");
+    assert!(kept.iter().any(|row| row.0.period == "2026-11"), "local months, not UTC ones");
+    assert!(kept.iter().any(|row| row.0.period == "2026-10-31"), "local days: 23:30 on 31 October");
+    assert!(
+        !kept.iter().any(|row| row.0.period == "2026-11-01" && recomputed.iter().all(|r| r.0.period != "2026-11-01")),
+        "no day that a recompute lacks"
+    );
     assert_eq!(kept.len(), recomputed.len());
     for (k, r) in kept.iter().zip(&recomputed) {
         assert_eq!((&k.0, k.1), (&r.0, r.1), "same cells, same counts");

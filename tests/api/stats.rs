@@ -349,3 +349,49 @@ async fn the_rollup_matches_the_responses(backend: Backend) {
 }
 
 on_both_databases!(the_rollup_matches_the_responses);
+
+/// Any period — mid-month ends, single days, open ends, no response at all — gives from the
+/// roll-ups (whole months from the monthly one, edge days from the daily one) exactly the cells
+/// a scan of `responses` gives, with and without month labels.
+async fn any_period_equals_a_scan_of_the_responses(backend: Backend) {
+    use satisfaction::db::repo::cells::ScoreColumn;
+    use satisfaction::reporting::service::{direct_cells, period_cells};
+    let (app, _key) = imported(backend).await;
+    let zone = app.jobs.settings.time_zone;
+    let date = |raw: &str| Some(raw.parse::<chrono::NaiveDate>().unwrap());
+    let periods = [
+        (date("2022-01-01"), date("2022-02-28")),
+        (date("2022-01-15"), date("2022-02-10")),
+        (date("2022-01-10"), date("2022-01-10")),
+        (date("2022-02-05"), date("2022-02-28")),
+        (date("2021-12-15"), date("2022-01-20")),
+        (None, date("2022-01-20")),
+        (date("2022-01-20"), None),
+        (date("2023-05-01"), date("2023-05-09")),
+        (None, None),
+    ];
+    let sorted = |mut cells: Vec<satisfaction::stats::Cell>| {
+        cells.sort_by(|a, b| {
+            (&a.direction, &a.channel, &a.month, &a.stratum, a.score).cmp(&(
+                &b.direction,
+                &b.channel,
+                &b.month,
+                &b.stratum,
+                b.score,
+            ))
+        });
+        cells
+    };
+    let mut compared = 0;
+    for (from, to) in periods {
+        for months in [false, true] {
+            let rolled = period_cells(&app.db, zone, months, from, to, ScoreColumn::Overall).await.unwrap();
+            let scanned = direct_cells(&app.db, zone, months, from, to, ScoreColumn::Overall).await.unwrap();
+            assert_eq!(sorted(rolled.clone()), sorted(scanned), "{from:?}..{to:?}, months: {months}");
+            compared += rolled.len();
+        }
+    }
+    assert!(compared > 50, "the periods hold responses: {compared} cells compared");
+}
+
+on_both_databases!(any_period_equals_a_scan_of_the_responses);

@@ -283,11 +283,37 @@ pub async fn response_counts(
         .collect())
 }
 
+/// The two roll-ups of the response cells: per city month and per city day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rollup {
+    Monthly,
+    Daily,
+}
+
+impl Rollup {
+    pub const ALL: [Rollup; 2] = [Rollup::Monthly, Rollup::Daily];
+
+    fn table(self) -> &'static str {
+        match self {
+            Rollup::Monthly => "response_cells_monthly",
+            Rollup::Daily => "response_cells_daily",
+        }
+    }
+
+    /// The column holding the period's label ("YYYY-MM" or "YYYY-MM-DD").
+    fn period(self) -> &'static str {
+        match self {
+            Rollup::Monthly => "month",
+            Rollup::Daily => "day",
+        }
+    }
+}
+
 /// The roll-up cell a response counts in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CellKey {
-    /// "YYYY-MM" in the city's time zone.
-    pub month: String,
+    /// "YYYY-MM" or "YYYY-MM-DD" (as the roll-up is), in the city's time zone.
+    pub period: String,
     pub direction_id: i64,
     pub channel_id: i64,
     pub stratum: String,
@@ -298,12 +324,19 @@ pub struct CellKey {
 /// in one atomic statement: `INSERT … ON CONFLICT DO UPDATE` adds to the row whoever else is
 /// adding to it at the same moment. A cell brought to zero responses is deleted, so the table
 /// holds exactly the cells a full recompute would.
-pub async fn add_to_cell(db: &impl ConnectionTrait, key: &CellKey, weight: f64, sign: i8) -> Result<(), DbErr> {
+pub async fn add_to_cell(
+    db: &impl ConnectionTrait,
+    rollup: Rollup,
+    key: &CellKey,
+    weight: f64,
+    sign: i8,
+) -> Result<(), DbErr> {
     use crate::db::sql::Params;
+    let (table, period) = (rollup.table(), rollup.period());
     let sign = f64::from(sign.signum());
     let mut params = Params::new(db.get_database_backend());
     let values = [
-        params.bind(key.month.clone()),
+        params.bind(key.period.clone()),
         params.bind(key.direction_id),
         params.bind(key.channel_id),
         params.bind(key.stratum.clone()),
@@ -313,15 +346,19 @@ pub async fn add_to_cell(db: &impl ConnectionTrait, key: &CellKey, weight: f64, 
         params.bind(sign * weight * weight),
     ];
     let sql = format!(
-        "INSERT INTO response_cells_monthly (month, direction_id, channel_id, stratum, score, n, sum_w, sum_w2)          VALUES ({}) ON CONFLICT (month, direction_id, channel_id, stratum, score) DO UPDATE SET          n = response_cells_monthly.n + excluded.n,          sum_w = response_cells_monthly.sum_w + excluded.sum_w,          sum_w2 = response_cells_monthly.sum_w2 + excluded.sum_w2",
+        "INSERT INTO {table} ({period}, direction_id, channel_id, stratum, score, n, sum_w, sum_w2) \
+         VALUES ({}) ON CONFLICT ({period}, direction_id, channel_id, stratum, score) DO UPDATE SET \
+         n = {table}.n + excluded.n, sum_w = {table}.sum_w + excluded.sum_w, \
+         sum_w2 = {table}.sum_w2 + excluded.sum_w2",
         values.join(", ")
     );
     db.execute_raw(params.statement(sql)).await?;
     if sign < 0.0 {
         let mut params = Params::new(db.get_database_backend());
         let sql = format!(
-            "DELETE FROM response_cells_monthly WHERE month = {} AND direction_id = {} AND channel_id = {}              AND stratum = {} AND score = {} AND n <= 0",
-            params.bind(key.month.clone()),
+            "DELETE FROM {table} WHERE {period} = {} AND direction_id = {} AND channel_id = {} \
+             AND stratum = {} AND score = {} AND n <= 0",
+            params.bind(key.period.clone()),
             params.bind(key.direction_id),
             params.bind(key.channel_id),
             params.bind(key.stratum.clone()),
@@ -332,18 +369,22 @@ pub async fn add_to_cell(db: &impl ConnectionTrait, key: &CellKey, weight: f64, 
     Ok(())
 }
 
-/// Every row of the roll-up, in key order (for checks against a recompute).
-pub async fn rollup_rows(db: &impl ConnectionTrait) -> Result<Vec<(CellKey, i64, f64, f64)>, DbErr> {
+/// Every row of a roll-up, in key order (for checks against a recompute).
+pub async fn rollup_rows(db: &impl ConnectionTrait, rollup: Rollup) -> Result<Vec<(CellKey, i64, f64, f64)>, DbErr> {
+    let (table, period) = (rollup.table(), rollup.period());
     let rows = db
         .query_all_raw(sea_orm::Statement::from_string(
             db.get_database_backend(),
-            "SELECT month, direction_id, channel_id, stratum, score, n, sum_w, sum_w2 FROM response_cells_monthly              ORDER BY month, direction_id, channel_id, stratum, score",
+            format!(
+                "SELECT {period}, direction_id, channel_id, stratum, score, n, sum_w, sum_w2 FROM {table} \
+                 ORDER BY {period}, direction_id, channel_id, stratum, score"
+            ),
         ))
         .await?;
     rows.iter()
         .map(|row| {
             let key = CellKey {
-                month: row.try_get_by_index(0)?,
+                period: row.try_get_by_index(0)?,
                 direction_id: row.try_get_by_index(1)?,
                 channel_id: row.try_get_by_index(2)?,
                 stratum: row.try_get_by_index(3)?,
@@ -385,6 +426,88 @@ where
     txn.execute(&delete).await?;
     txn.execute(&insert).await?;
     txn.commit().await
+}
+
+/// Recompute the daily roll-up rows of the days `days` (label and the instant each begins, in
+/// order; the last day ends at `end`) from `responses`, in one statement: each response is
+/// labelled with its day by the day boundaries, as `cells` labels months.
+pub async fn refresh_days<C>(db: &C, days: &[MonthBoundary], end: DateTime<Utc>) -> Result<(), DbErr>
+where
+    C: ConnectionTrait + sea_orm::TransactionTrait,
+{
+    use response::Column as R;
+    use sea_orm::TransactionSession;
+    let (Some(first), Some(last)) = (days.first(), days.last()) else { return Ok(()) };
+    let table = Alias::new("response_cells_daily");
+    let submitted = || Expr::col(R::SubmittedAt);
+    let mut case = CaseStatement::new();
+    let mut previous = first.label.clone();
+    for day in &days[1..] {
+        case = case.case(submitted().lt(day.starts), Expr::val(previous.clone()));
+        previous = day.label.clone();
+    }
+    let day: SimpleExpr = if days.len() == 1 { Expr::val(previous) } else { case.finally(Expr::val(previous)).into() };
+    let weight = || Expr::col(R::Weight);
+    let delete = Query::delete()
+        .from_table(table.clone())
+        .and_where(Expr::col(Alias::new("day")).gte(first.label.clone()))
+        .and_where(Expr::col(Alias::new("day")).lte(last.label.clone()))
+        .take();
+    let select = Query::select()
+        .expr_as(day, Alias::new("day_label"))
+        .columns([R::DirectionId, R::ChannelId, R::Stratum, R::OverallScore])
+        .expr(Func::count(Expr::col(R::Id)))
+        .expr(Func::sum(weight()))
+        .expr(Func::sum(weight().mul(weight())))
+        .from(response::Entity)
+        .and_where(submitted().gte(first.starts))
+        .and_where(submitted().lt(end))
+        .group_by_col(Alias::new("day_label"))
+        .group_by_columns([R::DirectionId, R::ChannelId, R::Stratum, R::OverallScore])
+        .take();
+    let insert = Query::insert()
+        .into_table(table)
+        .columns(["day", "direction_id", "channel_id", "stratum", "score", "n", "sum_w", "sum_w2"].map(Alias::new))
+        .select_from(select)
+        .map_err(|e| DbErr::Custom(e.to_string()))?
+        .take();
+    let txn = crate::db::begin_write(db).await?;
+    txn.execute(&delete).await?;
+    txn.execute(&insert).await?;
+    txn.commit().await
+}
+
+/// Cells from the daily roll-up for the days `[first, last]` ("YYYY-MM-DD", inclusive),
+/// labelled by their month when `with_months`.
+pub async fn daily_cells(
+    db: &impl ConnectionTrait,
+    first: &str,
+    last: &str,
+    with_months: bool,
+) -> Result<Vec<Cell>, DbErr> {
+    let daily = Alias::new("response_cells_daily");
+    let col = |name: &str| Expr::col((daily.clone(), Alias::new(name)));
+    let month_of_day = || Expr::cust("substr(response_cells_daily.day, 1, 7)");
+    let month: SimpleExpr = if with_months { month_of_day() } else { Expr::val("") };
+    let mut query = Query::select();
+    query
+        .expr_as(Expr::col((direction::Entity, direction::Column::Code)), Alias::new("direction"))
+        .expr_as(Expr::col((channel::Entity, channel::Column::Code)), Alias::new("channel"))
+        .expr_as(month, Alias::new("month"))
+        .expr_as(col("stratum"), Alias::new("stratum"))
+        .expr_as(col("score").cast_as(Alias::new("integer")), Alias::new("score"))
+        .expr_as(Func::sum(col("n")).cast_as(Alias::new("bigint")), Alias::new("n"))
+        .expr_as(Func::sum(col("sum_w")).cast_as(Alias::new("double precision")), Alias::new("sum_w"))
+        .expr_as(Func::sum(col("sum_w2")).cast_as(Alias::new("double precision")), Alias::new("sum_w2"))
+        .from(daily.clone())
+        .and_where(col("day").gte(first))
+        .and_where(col("day").lte(last));
+    join_codes(&mut query, daily);
+    by_cell_key(&mut query);
+    if with_months {
+        query.add_group_by([month_of_day()]);
+    }
+    load_cells(db, &query).await
 }
 
 /// Cells from the monthly roll-up for the months `[first, last]` ("YYYY-MM", inclusive; `None`
