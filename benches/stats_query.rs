@@ -1,6 +1,8 @@
 //! The whole statistics query, database included: N responses (default 1,000,000, or the first
-//! argument) over one year, `stats --by direction,channel` and `--by month`, on SQLite and on
-//! PostgreSQL (`TEST_POSTGRES_URL`). Run with `cargo bench --bench stats_query [-- N]`.
+//! argument) over one year, `stats --by direction,channel`, `--by month` and overall, for the
+//! whole year (whole months: the monthly roll-up), the last 30 days, a quarter starting mid-month
+//! and a single day (edge days from the daily roll-up), on SQLite and on PostgreSQL
+//! (`TEST_POSTGRES_URL`). Run with `cargo bench --bench stats_query [-- N]`.
 
 use std::time::{Duration, Instant};
 
@@ -45,27 +47,47 @@ async fn bench(backend: &str, url: &str, n: u64) {
     let started = Instant::now();
     let months = satisfaction::responses::rollup::rebuild(&conn, settings.time_zone).await.expect("roll-up");
     println!(
-        "{backend}: full recompute of the monthly roll-up ({months} months) in {:.2} s",
+        "{backend}: full recompute of the monthly and daily roll-ups ({months} months) in {:.2} s",
         started.elapsed().as_secs_f64()
     );
-    for by in ["direction,channel", "month", ""] {
-        let query = StatsQuery {
-            by: Some(by.into()),
-            from: Some("2022-01-01".into()),
-            to: Some("2022-12-31".into()),
-            ..Default::default()
-        };
+    let periods = [
+        ("year", "2022-01-01", "2022-12-31"),
+        ("last 30 days", "2022-11-15", "2022-12-14"),
+        ("mid-month quarter", "2022-02-15", "2022-05-14"),
+        ("one day", "2022-07-14", "2022-07-14"),
+    ];
+    for (period, from, to) in periods {
+        for by in ["direction,channel", "month", ""] {
+            let query =
+                StatsQuery { by: Some(by.into()), from: Some(from.into()), to: Some(to.into()), ..Default::default() };
+            time_query(backend, &conn, &settings, period, by, &query, (period == "year").then_some(n)).await;
+        }
+    }
+}
+
+async fn time_query(
+    backend: &str,
+    conn: &DatabaseConnection,
+    settings: &Settings,
+    period: &str,
+    by: &str,
+    query: &StatsQuery,
+    expected_n: Option<u64>,
+) {
+    {
         let mut times = Vec::new();
         for _ in 0..5 {
             let started = Instant::now();
-            let response = reporting::stats(&conn, &settings, &query).await.expect("stats");
+            let response = reporting::stats(conn, settings, query).await.expect("stats");
             times.push(started.elapsed());
-            assert_eq!(response.overall.n, n);
+            if let Some(n) = expected_n {
+                assert_eq!(response.overall.n, n);
+            }
         }
         times.sort();
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         println!(
-            "{backend}: stats --by {:<18} median {:>8.1} ms  (min {:.1}, max {:.1})",
+            "{backend}: {period:<18} stats --by {:<18} median {:>8.1} ms  (min {:.1}, max {:.1})",
             if by.is_empty() { "(none)" } else { by },
             ms(times[2]),
             ms(times[0]),
