@@ -248,6 +248,9 @@ impl ResponseImporter {
             .into_iter()
             .filter_map(|m| m.external_id.clone().map(|id| (id, m)))
             .collect();
+        // New in this chunk: position in `to_insert`, so a repeated id replaces the pending row.
+        let mut pending: HashMap<String, usize> = HashMap::new();
+        let mut to_insert: Vec<response::Model> = Vec::new();
         let mut results = Vec::with_capacity(chunk.len());
         for (item, prepared) in chunk.iter().zip(prepared) {
             let id = item.raw.get("response_id").and_then(|v| v.as_str()).map(|s| printable(s.trim()).into_owned());
@@ -276,23 +279,33 @@ impl ResponseImporter {
                 }
                 Ok(model) => {
                     let key = model.external_id.clone().unwrap_or_default();
-                    match existing.get(&key) {
-                        Some(current) if same_response(current, &model) => result.outcome = Outcome::Unchanged,
-                        Some(current) => {
-                            let updated = store::replace(&txn, self.zone, current.clone(), &model).await?;
-                            existing.insert(key, updated);
-                            result.outcome = Outcome::Updated;
-                        }
-                        None => {
-                            let inserted = store::insert(&txn, self.zone, model).await?;
-                            existing.insert(key, inserted);
-                            result.outcome = Outcome::Created;
+                    if let Some(&position) = pending.get(&key) {
+                        result.outcome = if same_response(&to_insert[position], &model) {
+                            Outcome::Unchanged
+                        } else {
+                            Outcome::Updated
+                        };
+                        to_insert[position] = model;
+                    } else {
+                        match existing.get(&key) {
+                            Some(current) if same_response(current, &model) => result.outcome = Outcome::Unchanged,
+                            Some(current) => {
+                                let updated = store::replace(&txn, self.zone, current.clone(), &model).await?;
+                                existing.insert(key, updated);
+                                result.outcome = Outcome::Updated;
+                            }
+                            None => {
+                                pending.insert(key, to_insert.len());
+                                to_insert.push(model);
+                                result.outcome = Outcome::Created;
+                            }
                         }
                     }
                 }
             }
             results.push(result);
         }
+        store::insert_many(&txn, self.zone, to_insert).await?;
         txn.commit().await?;
         Ok(results)
     }

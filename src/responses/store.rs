@@ -14,7 +14,7 @@ use sea_orm::{ConnectionTrait, DbErr, TransactionSession, TransactionTrait};
 use crate::db::{
     entities::response,
     repo,
-    repo::cells::{CellKey, Rollup},
+    repo::cells::{CellDelta, CellKey, Rollup},
 };
 use crate::domain::Month;
 
@@ -45,6 +45,44 @@ async fn count(db: &impl ConnectionTrait, zone: Tz, row: &response::Model, sign:
 pub async fn insert(db: &impl ConnectionTrait, zone: Tz, row: response::Model) -> Result<response::Model, DbErr> {
     let stored = repo::responses::insert(db, row).await?;
     count(db, zone, &stored, 1).await?;
+    Ok(stored)
+}
+
+/// Insert many responses and count them, a few statements whatever their number: the rows a
+/// thousand at a time, then the cells each roll-up gains, summed per cell in memory first (a
+/// historical import of a million responses touches a few thousand cells). Call inside the
+/// caller's transaction.
+pub async fn insert_many(
+    db: &impl ConnectionTrait,
+    zone: Tz,
+    rows: Vec<response::Model>,
+) -> Result<Vec<response::Model>, DbErr> {
+    let stored = repo::responses::insert_many(db, rows).await?;
+    for rollup in Rollup::ALL {
+        let mut deltas: std::collections::HashMap<(String, i64, i64, String, i16), CellDelta> =
+            std::collections::HashMap::new();
+        for row in &stored {
+            let key = cell_of(row, zone, rollup);
+            let entry = deltas
+                .entry((key.period.clone(), key.direction_id, key.channel_id, key.stratum.clone(), key.score))
+                .or_insert_with(|| CellDelta { key, n: 0, sum_w: 0.0, sum_w2: 0.0 });
+            entry.n += 1;
+            entry.sum_w += row.weight;
+            entry.sum_w2 += row.weight * row.weight;
+        }
+        let mut deltas: Vec<CellDelta> = deltas.into_values().collect();
+        // A fixed order: concurrent writers take the cells' row locks in the same order.
+        deltas.sort_by(|a, b| {
+            (&a.key.period, a.key.direction_id, a.key.channel_id, &a.key.stratum, a.key.score).cmp(&(
+                &b.key.period,
+                b.key.direction_id,
+                b.key.channel_id,
+                &b.key.stratum,
+                b.key.score,
+            ))
+        });
+        repo::cells::add_to_cells(db, rollup, &deltas).await?;
+    }
     Ok(stored)
 }
 

@@ -331,42 +331,9 @@ pub async fn add_to_cell(
     weight: f64,
     sign: i8,
 ) -> Result<(), DbErr> {
-    use crate::db::sql::Params;
-    let (table, period) = (rollup.table(), rollup.period());
     let sign = f64::from(sign.signum());
-    let mut params = Params::new(db.get_database_backend());
-    let values = [
-        params.bind(key.period.clone()),
-        params.bind(key.direction_id),
-        params.bind(key.channel_id),
-        params.bind(key.stratum.clone()),
-        params.bind(key.score),
-        params.bind(sign as i64),
-        params.bind(sign * weight),
-        params.bind(sign * weight * weight),
-    ];
-    let sql = format!(
-        "INSERT INTO {table} ({period}, direction_id, channel_id, stratum, score, n, sum_w, sum_w2) \
-         VALUES ({}) ON CONFLICT ({period}, direction_id, channel_id, stratum, score) DO UPDATE SET \
-         n = {table}.n + excluded.n, sum_w = {table}.sum_w + excluded.sum_w, \
-         sum_w2 = {table}.sum_w2 + excluded.sum_w2",
-        values.join(", ")
-    );
-    db.execute_raw(params.statement(sql)).await?;
-    if sign < 0.0 {
-        let mut params = Params::new(db.get_database_backend());
-        let sql = format!(
-            "DELETE FROM {table} WHERE {period} = {} AND direction_id = {} AND channel_id = {} \
-             AND stratum = {} AND score = {} AND n <= 0",
-            params.bind(key.period.clone()),
-            params.bind(key.direction_id),
-            params.bind(key.channel_id),
-            params.bind(key.stratum.clone()),
-            params.bind(key.score)
-        );
-        db.execute_raw(params.statement(sql)).await?;
-    }
-    Ok(())
+    let delta = CellDelta { key: key.clone(), n: sign as i64, sum_w: sign * weight, sum_w2: sign * weight * weight };
+    add_to_cells(db, rollup, &[delta]).await
 }
 
 /// Every row of a roll-up, in key order (for checks against a recompute).
@@ -545,4 +512,62 @@ pub async fn rollup_cells(
         query.and_where(col("month").lte(last));
     }
     load_cells(db, &query).await
+}
+
+/// What a set of writes adds to one cell (negative when responses leave it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellDelta {
+    pub key: CellKey,
+    pub n: i64,
+    pub sum_w: f64,
+    pub sum_w2: f64,
+}
+
+/// Add many deltas to a roll-up: one `INSERT … VALUES … ON CONFLICT DO UPDATE` per thousand
+/// cells, the numbers bound as typed parameters (no decimal text in between). Cells brought to
+/// zero responses are deleted.
+pub async fn add_to_cells(db: &impl ConnectionTrait, rollup: Rollup, deltas: &[CellDelta]) -> Result<(), DbErr> {
+    use crate::db::sql::Params;
+    let (table, period) = (rollup.table(), rollup.period());
+    for chunk in deltas.chunks(1000) {
+        let mut params = Params::new(db.get_database_backend());
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|delta| {
+                let values = [
+                    params.bind(delta.key.period.clone()),
+                    params.bind(delta.key.direction_id),
+                    params.bind(delta.key.channel_id),
+                    params.bind(delta.key.stratum.clone()),
+                    params.bind(delta.key.score),
+                    params.bind(delta.n),
+                    params.bind(delta.sum_w),
+                    params.bind(delta.sum_w2),
+                ];
+                format!("({})", values.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO {table} ({period}, direction_id, channel_id, stratum, score, n, sum_w, sum_w2) VALUES {} \
+             ON CONFLICT ({period}, direction_id, channel_id, stratum, score) DO UPDATE SET \
+             n = {table}.n + excluded.n, sum_w = {table}.sum_w + excluded.sum_w, \
+             sum_w2 = {table}.sum_w2 + excluded.sum_w2",
+            rows.join(", ")
+        );
+        db.execute_raw(params.statement(sql)).await?;
+    }
+    for delta in deltas.iter().filter(|d| d.n < 0) {
+        let mut params = Params::new(db.get_database_backend());
+        let sql = format!(
+            "DELETE FROM {table} WHERE {period} = {} AND direction_id = {} AND channel_id = {} \
+             AND stratum = {} AND score = {} AND n <= 0",
+            params.bind(delta.key.period.clone()),
+            params.bind(delta.key.direction_id),
+            params.bind(delta.key.channel_id),
+            params.bind(delta.key.stratum.clone()),
+            params.bind(delta.key.score)
+        );
+        db.execute_raw(params.statement(sql)).await?;
+    }
+    Ok(())
 }
