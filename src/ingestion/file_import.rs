@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};
 
 use super::csv_file::{CsvError, CsvRows, RejectReport};
+use super::fields::FieldError;
 use super::item::{ItemResult, Outcome, Source, SourcedItem, Summary};
-use super::responses::ResponseImporter;
-use super::service::{CHUNK, Ingestor};
+use super::responses::{ResponseImporter, ValidResponse};
+use super::service::{CHUNK, Ingestor, ParsedRequest};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -18,6 +19,8 @@ pub enum ImportError {
     Report { path: String, source: std::io::Error },
     #[error("database error")]
     Db(#[from] DbErr),
+    #[error("the file reader stopped unexpectedly: {0}")]
+    Reader(String),
 }
 
 /// What an import did.
@@ -49,37 +52,66 @@ pub const RESPONSES: FileSpec = FileSpec {
 /// Called after each chunk with (bytes read, total bytes, running summary).
 pub type Progress<'a> = &'a mut dyn FnMut(u64, u64, &Summary);
 
-/// Where the rows of a file go, a chunk at a time.
+/// Reads one row without the database.
+pub type RowParser<P> = Box<dyn Fn(&SourcedItem) -> P + Send>;
+
+/// Where the rows of a file go, a chunk at a time: a parser that needs no database (run on a
+/// thread of its own, ahead of the writes), then the writing of parsed chunks.
 #[allow(async_fn_in_trait)]
 pub trait ChunkSink {
+    type Parsed: Send + 'static;
+
+    fn parser(&self) -> RowParser<Self::Parsed>;
+
     async fn take<C: ConnectionTrait + TransactionTrait>(
         &mut self,
         db: &C,
         chunk: Vec<SourcedItem>,
+        parsed: Vec<Self::Parsed>,
     ) -> Result<Vec<ItemResult>, DbErr>;
 }
 
 impl ChunkSink for Ingestor {
+    type Parsed = Result<ParsedRequest, Vec<FieldError>>;
+
+    fn parser(&self) -> RowParser<Self::Parsed> {
+        let parser = Ingestor::parser(self);
+        Box::new(move |item| parser.parse(item, Source::Csv))
+    }
+
     async fn take<C: ConnectionTrait + TransactionTrait>(
         &mut self,
         db: &C,
         chunk: Vec<SourcedItem>,
+        parsed: Vec<Self::Parsed>,
     ) -> Result<Vec<ItemResult>, DbErr> {
-        self.ingest(db, Source::Csv, chunk).await
+        self.ingest_parsed(db, Source::Csv, chunk, parsed).await
     }
 }
 
 impl ChunkSink for ResponseImporter {
+    type Parsed = Result<ValidResponse, Vec<FieldError>>;
+
+    fn parser(&self) -> RowParser<Self::Parsed> {
+        Box::new(ResponseImporter::parser(self))
+    }
+
     async fn take<C: ConnectionTrait + TransactionTrait>(
         &mut self,
         db: &C,
         chunk: Vec<SourcedItem>,
+        parsed: Vec<Self::Parsed>,
     ) -> Result<Vec<ItemResult>, DbErr> {
-        self.ingest(db, chunk).await
+        self.ingest_parsed(db, chunk, parsed).await
     }
 }
 
-/// Stream `path` into `sink` in chunks; rejected rows go to `report_path`.
+/// A parsed chunk on its way from the reading thread to the writer, with how far into the file
+/// the reader is.
+type Parsed<S> = Result<(Vec<SourcedItem>, Vec<<S as ChunkSink>::Parsed>, u64), CsvError>;
+
+/// Stream `path` into `sink` in chunks; rejected rows go to `report_path`. A thread reads and
+/// parses the next chunks (two ahead at most: memory stays flat) while this task writes.
 pub async fn import_file<C, S>(
     db: &C,
     sink: &mut S,
@@ -93,23 +125,51 @@ where
     S: ChunkSink,
 {
     let mut rows = CsvRows::open(path, spec.required)?;
+    let size = rows.size;
+    let parser = sink.parser();
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Parsed<S>>(2);
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut index = 0usize;
+        loop {
+            let mut chunk = Vec::with_capacity(CHUNK);
+            while chunk.len() < CHUNK {
+                match rows.next_row() {
+                    Ok(Some(row)) => {
+                        chunk.push(SourcedItem {
+                            index,
+                            line: Some(row.line),
+                            raw: row.item,
+                            structural_errors: row.errors,
+                        });
+                        index += 1;
+                    }
+                    Ok(None) => break,
+                    Err(err) => {
+                        let _ = sender.blocking_send(Err(err));
+                        return;
+                    }
+                }
+            }
+            if chunk.is_empty() {
+                return;
+            }
+            let parsed = chunk.iter().map(&parser).collect();
+            // The writer stopped (an error): nothing more to read for.
+            if sender.blocking_send(Ok((chunk, parsed, rows.position()))).is_err() {
+                return;
+            }
+        }
+    });
     let mut rejects = Rejects::new(report_path, spec.id_column);
     let mut summary = Summary::default();
-    let mut index = 0usize;
-    loop {
-        let mut chunk = Vec::with_capacity(CHUNK);
-        while chunk.len() < CHUNK {
-            let Some(row) = rows.next_row()? else { break };
-            chunk.push(SourcedItem { index, line: Some(row.line), raw: row.item, structural_errors: row.errors });
-            index += 1;
-        }
-        if chunk.is_empty() {
-            break;
-        }
-        let results = sink.take(db, chunk).await?;
+    while let Some(message) = receiver.recv().await {
+        let (chunk, parsed, position) = message?;
+        let results = sink.take(db, chunk, parsed).await?;
         rejects.record(&results, &mut summary)?;
-        progress(rows.position(), rows.size, &summary);
+        progress(position, size, &summary);
     }
+    drop(receiver);
+    reader.await.map_err(|err| ImportError::Reader(err.to_string()))?;
     Ok(FileImportReport { summary, rejects_path: rejects.finish()? })
 }
 

@@ -187,18 +187,23 @@ impl ResponseImporter {
         self
     }
 
-    async fn prepare(
+    /// The database-free part (reading and checking a row), for a caller that parses on
+    /// another thread.
+    pub fn parser(&self) -> impl Fn(&SourcedItem) -> Result<ValidResponse, Vec<FieldError>> + Send + 'static {
+        let zone = self.zone;
+        move |item: &SourcedItem| {
+            if !item.structural_errors.is_empty() {
+                return Err(item.structural_errors.clone());
+            }
+            parse_response(&item.raw, zone)
+        }
+    }
+
+    async fn resolve(
         &mut self,
         db: &impl ConnectionTrait,
-        item: &SourcedItem,
+        valid: ValidResponse,
     ) -> Result<Result<response::Model, Vec<FieldError>>, DbErr> {
-        if !item.structural_errors.is_empty() {
-            return Ok(Err(item.structural_errors.clone()));
-        }
-        let valid = match parse_response(&item.raw, self.zone) {
-            Ok(valid) => valid,
-            Err(reasons) => return Ok(Err(reasons)),
-        };
         let (direction_id, channel_id) =
             match self.reference.resolve(db, &valid.direction_code, &valid.channel_code, self.clock.now()).await? {
                 Ok(ids) => ids,
@@ -236,9 +241,27 @@ impl ResponseImporter {
     where
         C: ConnectionTrait + TransactionTrait,
     {
+        let parser = self.parser();
+        let parsed = chunk.iter().map(parser).collect();
+        self.ingest_parsed(db, chunk, parsed).await
+    }
+
+    /// A chunk whose rows were parsed already (by `parser()`, perhaps on another thread).
+    pub async fn ingest_parsed<C>(
+        &mut self,
+        db: &C,
+        chunk: Vec<SourcedItem>,
+        parsed: Vec<Result<ValidResponse, Vec<FieldError>>>,
+    ) -> Result<Vec<ItemResult>, DbErr>
+    where
+        C: ConnectionTrait + TransactionTrait,
+    {
         let mut prepared = Vec::with_capacity(chunk.len());
-        for item in &chunk {
-            prepared.push(self.prepare(db, item).await?);
+        for parsed in parsed {
+            prepared.push(match parsed {
+                Ok(valid) => self.resolve(db, valid).await?,
+                Err(reasons) => Err(reasons),
+            });
         }
         let txn = crate::db::begin_write(db).await?;
         let ids: Vec<String> =

@@ -17,13 +17,40 @@ use crate::domain::ContactHasher;
 /// Holds what a batch needs besides the database: the contact hasher, the policy for unknown
 /// directions, and caches of the reference tables (long imports look codes up once).
 pub struct Ingestor {
-    hasher: ContactHasher,
+    parser: RequestParser,
     reference: ReferenceData,
     /// Keep rejected items in `ingestion_errors` (off when replaying rows already kept there).
     keep_rejects: bool,
     clock: Clock,
+}
+
+/// The part of taking an item that needs no database: read, validate, normalise, apply the
+/// feed's aliases, hash the contact. Cloneable and `Send`, so a file import runs it on another
+/// thread while the previous chunk is written.
+#[derive(Clone)]
+pub struct RequestParser {
+    hasher: ContactHasher,
     time_rules: TimeRules,
     open311_aliases: Aliases,
+}
+
+/// An item that passed every check, with its contact hash.
+#[derive(Debug, Clone)]
+pub struct ParsedRequest {
+    valid: ValidRequest,
+    contact_hash: Option<String>,
+}
+
+impl RequestParser {
+    pub fn parse(&self, item: &SourcedItem, source: Source) -> Result<ParsedRequest, Vec<FieldError>> {
+        if !item.structural_errors.is_empty() {
+            return Err(item.structural_errors.clone());
+        }
+        let aliased = if source == Source::Open311 { self.open311_aliases.apply(&item.raw) } else { None };
+        let valid = parse_request_with(aliased.as_ref().unwrap_or(&item.raw), &self.time_rules)?;
+        let contact_hash = self.hasher.contact(valid.contact_email.as_ref(), valid.contact_phone.as_ref());
+        Ok(ParsedRequest { valid, contact_hash })
+    }
 }
 
 /// A city's own words for channels and directions, mapped to the platform's codes before an
@@ -67,26 +94,25 @@ impl Ingestor {
         clock: Clock,
     ) -> Result<Ingestor, DbErr> {
         let reference = ReferenceData::load(db, unknown_directions).await?;
-        Ok(Ingestor {
-            hasher,
-            reference,
-            keep_rejects: true,
-            clock,
-            time_rules: TimeRules::default(),
-            open311_aliases: Aliases::default(),
-        })
+        let parser = RequestParser { hasher, time_rules: TimeRules::default(), open311_aliases: Aliases::default() };
+        Ok(Ingestor { parser, reference, keep_rejects: true, clock })
     }
 
     /// How zone-less date-times are read (`ingestion.assume_local_time`).
     pub fn with_time_rules(mut self, rules: TimeRules) -> Ingestor {
-        self.time_rules = rules;
+        self.parser.time_rules = rules;
         self
     }
 
     /// The Open311 feed's own words, applied to every item from it (replays included).
     pub fn with_open311_aliases(mut self, aliases: Aliases) -> Ingestor {
-        self.open311_aliases = aliases;
+        self.parser.open311_aliases = aliases;
         self
+    }
+
+    /// The database-free part, for a caller that parses on another thread.
+    pub fn parser(&self) -> RequestParser {
+        self.parser.clone()
     }
 
     /// For replays: a rejected item is reported but not stored again.
@@ -132,9 +158,27 @@ impl Ingestor {
     where
         C: ConnectionTrait + TransactionTrait,
     {
+        let parsed: Vec<_> = chunk.iter().map(|item| self.parser.parse(item, source)).collect();
+        self.ingest_parsed(db, source, chunk, parsed).await
+    }
+
+    /// A chunk whose items were parsed already (by `parser()`, perhaps on another thread).
+    pub async fn ingest_parsed<C>(
+        &mut self,
+        db: &C,
+        source: Source,
+        chunk: Vec<SourcedItem>,
+        parsed: Vec<Result<ParsedRequest, Vec<FieldError>>>,
+    ) -> Result<Vec<ItemResult>, DbErr>
+    where
+        C: ConnectionTrait + TransactionTrait,
+    {
         let mut prepared = Vec::with_capacity(chunk.len());
-        for item in &chunk {
-            prepared.push(self.prepare(db, item, source).await?);
+        for parsed in parsed {
+            prepared.push(match parsed {
+                Ok(parsed) => self.resolve(db, parsed, source).await?,
+                Err(reasons) => Err(reasons),
+            });
         }
         // Two batches can still meet in a deadlock on PostgreSQL (each waiting for an id the other
         // inserted and a row the other locked); the database aborts one, which runs again.
@@ -151,40 +195,34 @@ impl Ingestor {
         }
     }
 
-    /// Validate and map codes to ids; no write except registering a new direction.
-    async fn prepare(
+    /// Map codes to ids; no write except registering a new direction.
+    async fn resolve(
         &mut self,
         db: &impl ConnectionTrait,
-        item: &SourcedItem,
+        parsed: ParsedRequest,
         source: Source,
     ) -> Result<Result<service_request::Model, Vec<FieldError>>, DbErr> {
-        if !item.structural_errors.is_empty() {
-            return Ok(Err(item.structural_errors.clone()));
-        }
-        let aliased = if source == Source::Open311 { self.open311_aliases.apply(&item.raw) } else { None };
-        let valid = match parse_request_with(aliased.as_ref().unwrap_or(&item.raw), &self.time_rules) {
-            Ok(valid) => valid,
-            Err(reasons) => return Ok(Err(reasons)),
-        };
+        let valid = &parsed.valid;
         let (direction_id, channel_id) =
             match self.reference.resolve(db, &valid.direction_code, &valid.channel_code, self.clock.now()).await? {
                 Ok(ids) => ids,
                 Err(reasons) => return Ok(Err(reasons)),
             };
-        Ok(Ok(self.to_model(valid, direction_id, channel_id, source)))
+        Ok(Ok(self.to_model(parsed, direction_id, channel_id, source)))
     }
 
     fn to_model(
         &self,
-        valid: ValidRequest,
+        parsed: ParsedRequest,
         direction_id: i64,
         channel_id: i64,
         source: Source,
     ) -> service_request::Model {
         let now = self.clock.now();
+        let ParsedRequest { valid, contact_hash } = parsed;
         service_request::Model {
             id: 0,
-            contact_hash: self.hasher.contact(valid.contact_email.as_ref(), valid.contact_phone.as_ref()),
+            contact_hash,
             crm_id: valid.crm_id,
             direction_id,
             channel_id,
