@@ -127,7 +127,7 @@ where
     let mut rows = CsvRows::open(path, spec.required)?;
     let size = rows.size;
     let parser = sink.parser();
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Parsed<S>>(2);
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Parsed<S>>(1);
     let reader = tokio::task::spawn_blocking(move || {
         let mut index = 0usize;
         loop {

@@ -34,15 +34,20 @@ pub async fn insert_new(
     if rows.is_empty() {
         return Ok(Default::default());
     }
-    let rows: Vec<service_request::ActiveModel> = rows.into_iter().map(new_active_model).collect();
-    let inserted = service_request::Entity::insert_many(rows)
-        .on_conflict_do_nothing_on([service_request::Column::CrmId])
-        .exec_with_returning_many(db)
-        .await?;
-    Ok(match inserted {
-        TryInsertResult::Inserted(models) => models.into_iter().map(|m| m.crm_id).collect(),
-        TryInsertResult::Conflicted | TryInsertResult::Empty => Default::default(),
-    })
+    let mut inserted = std::collections::HashSet::with_capacity(rows.len());
+    let mut rows = rows.into_iter().peekable();
+    // A thousand to a statement: 17 parameters a row stay under SQLite's 32,766.
+    while rows.peek().is_some() {
+        let chunk: Vec<service_request::ActiveModel> = rows.by_ref().take(1000).map(new_active_model).collect();
+        let result = service_request::Entity::insert_many(chunk)
+            .on_conflict_do_nothing_on([service_request::Column::CrmId])
+            .exec_with_returning_many(db)
+            .await?;
+        if let TryInsertResult::Inserted(models) = result {
+            inserted.extend(models.into_iter().map(|m| m.crm_id));
+        }
+    }
+    Ok(inserted)
 }
 
 /// Overwrite the CRM-owned fields of an existing row with `new` (id and created_at kept).
