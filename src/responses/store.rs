@@ -52,16 +52,13 @@ pub async fn insert(db: &impl ConnectionTrait, zone: Tz, row: response::Model) -
 /// thousand at a time, then the cells each roll-up gains, summed per cell in memory first (a
 /// historical import of a million responses touches a few thousand cells). Call inside the
 /// caller's transaction.
-pub async fn insert_many(
-    db: &impl ConnectionTrait,
-    zone: Tz,
-    rows: Vec<response::Model>,
-) -> Result<Vec<response::Model>, DbErr> {
-    let stored = repo::responses::insert_many(db, rows).await?;
+pub async fn insert_many(db: &impl ConnectionTrait, zone: Tz, rows: Vec<response::Model>) -> Result<(), DbErr> {
+    let mut all_deltas = Vec::new();
+    let stored = &rows;
     for rollup in Rollup::ALL {
         let mut deltas: std::collections::HashMap<(String, i64, i64, String, i16), CellDelta> =
             std::collections::HashMap::new();
-        for row in &stored {
+        for row in stored {
             let key = cell_of(row, zone, rollup);
             let entry = deltas
                 .entry((key.period.clone(), key.direction_id, key.channel_id, key.stratum.clone(), key.score))
@@ -81,9 +78,13 @@ pub async fn insert_many(
                 b.key.score,
             ))
         });
+        all_deltas.push((rollup, deltas));
+    }
+    repo::responses::insert_many(db, rows).await?;
+    for (rollup, deltas) in all_deltas {
         repo::cells::add_to_cells(db, rollup, &deltas).await?;
     }
-    Ok(stored)
+    Ok(())
 }
 
 /// Replace what an import may change of `current` with `new`: the response moves from its old

@@ -22,10 +22,9 @@ pub async fn insert(db: &impl ConnectionTrait, row: response::Model) -> Result<r
     active.insert(db).await
 }
 
-/// Insert many rows (ids assigned by the database), a thousand to a statement; returns them
-/// as stored, in the order given.
-pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<response::Model>) -> Result<Vec<response::Model>, DbErr> {
-    let mut stored = Vec::with_capacity(rows.len());
+/// Insert many rows (ids assigned by the database), a thousand to a statement. Nothing comes
+/// back: decoding every inserted row again would cost the client more than the insert.
+pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<response::Model>) -> Result<(), DbErr> {
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<response::ActiveModel> = rows
@@ -37,12 +36,9 @@ pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<response::Model>) 
                 active
             })
             .collect();
-        let mut inserted = response::Entity::insert_many(chunk).exec_with_returning(db).await?;
-        // RETURNING gives no order guarantee: put them back in insertion (id) order.
-        inserted.sort_by_key(|r| r.id);
-        stored.extend(inserted);
+        response::Entity::insert_many(chunk).exec_without_returning(db).await?;
     }
-    Ok(stored)
+    Ok(())
 }
 
 /// Overwrite what an import may change of `current` with the values of `new`.
