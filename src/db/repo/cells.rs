@@ -444,18 +444,23 @@ where
     txn.commit().await
 }
 
-/// Cells from the daily roll-up for the days `[first, last]` ("YYYY-MM-DD", inclusive),
-/// labelled by their month when `with_months`.
-pub async fn daily_cells(
+/// Cells from a roll-up for the periods `[first, last]` (labels, inclusive; `None` is
+/// open-ended), labelled by their month when `with_months` (a day's month is its label's first
+/// seven characters).
+async fn rolled_up_cells(
     db: &impl ConnectionTrait,
-    first: &str,
-    last: &str,
+    rollup: Rollup,
+    first: Option<&str>,
+    last: Option<&str>,
     with_months: bool,
 ) -> Result<Vec<Cell>, DbErr> {
-    let daily = Alias::new("response_cells_daily");
-    let col = |name: &str| Expr::col((daily.clone(), Alias::new(name)));
-    let month_of_day = || Expr::cust("substr(response_cells_daily.day, 1, 7)");
-    let month: SimpleExpr = if with_months { month_of_day() } else { Expr::val("") };
+    let table = Alias::new(rollup.table());
+    let col = |name: &str| Expr::col((table.clone(), Alias::new(name)));
+    let month_of_row = || match rollup {
+        Rollup::Monthly => col("month"),
+        Rollup::Daily => Expr::cust("substr(response_cells_daily.day, 1, 7)"),
+    };
+    let month: SimpleExpr = if with_months { month_of_row() } else { Expr::val("") };
     let mut query = Query::select();
     query
         .expr_as(Expr::col((direction::Entity, direction::Column::Code)), Alias::new("direction"))
@@ -466,15 +471,30 @@ pub async fn daily_cells(
         .expr_as(Func::sum(col("n")).cast_as(Alias::new("bigint")), Alias::new("n"))
         .expr_as(Func::sum(col("sum_w")).cast_as(Alias::new("double precision")), Alias::new("sum_w"))
         .expr_as(Func::sum(col("sum_w2")).cast_as(Alias::new("double precision")), Alias::new("sum_w2"))
-        .from(daily.clone())
-        .and_where(col("day").gte(first))
-        .and_where(col("day").lte(last));
-    join_codes(&mut query, daily);
+        .from(table.clone());
+    join_codes(&mut query, table.clone());
     by_cell_key(&mut query);
     if with_months {
-        query.add_group_by([month_of_day()]);
+        // The table's own column or expression (GROUP BY resolves names to input columns first).
+        query.add_group_by([month_of_row()]);
+    }
+    if let Some(first) = first {
+        query.and_where(col(rollup.period()).gte(first));
+    }
+    if let Some(last) = last {
+        query.and_where(col(rollup.period()).lte(last));
     }
     load_cells(db, &query).await
+}
+
+/// Cells from the daily roll-up for the days `[first, last]` ("YYYY-MM-DD", inclusive).
+pub async fn daily_cells(
+    db: &impl ConnectionTrait,
+    first: &str,
+    last: &str,
+    with_months: bool,
+) -> Result<Vec<Cell>, DbErr> {
+    rolled_up_cells(db, Rollup::Daily, Some(first), Some(last), with_months).await
 }
 
 /// Cells from the monthly roll-up for the months `[first, last]` ("YYYY-MM", inclusive; `None`
@@ -485,33 +505,7 @@ pub async fn rollup_cells(
     last: Option<&str>,
     with_months: bool,
 ) -> Result<Vec<Cell>, DbErr> {
-    let rollup = Alias::new("response_cells_monthly");
-    let col = |name: &str| Expr::col((rollup.clone(), Alias::new(name)));
-    let month: SimpleExpr = if with_months { col("month") } else { Expr::val("") };
-    let mut query = Query::select();
-    query
-        .expr_as(Expr::col((direction::Entity, direction::Column::Code)), Alias::new("direction"))
-        .expr_as(Expr::col((channel::Entity, channel::Column::Code)), Alias::new("channel"))
-        .expr_as(month, Alias::new("month"))
-        .expr_as(col("stratum"), Alias::new("stratum"))
-        .expr_as(col("score").cast_as(Alias::new("integer")), Alias::new("score"))
-        .expr_as(Func::sum(col("n")).cast_as(Alias::new("bigint")), Alias::new("n"))
-        .expr_as(Func::sum(col("sum_w")).cast_as(Alias::new("double precision")), Alias::new("sum_w"))
-        .expr_as(Func::sum(col("sum_w2")).cast_as(Alias::new("double precision")), Alias::new("sum_w2"))
-        .from(rollup.clone());
-    join_codes(&mut query, rollup.clone());
-    by_cell_key(&mut query);
-    if with_months {
-        // The table's own `month` column (GROUP BY resolves names to input columns first).
-        query.add_group_by([col("month")]);
-    }
-    if let Some(first) = first {
-        query.and_where(col("month").gte(first));
-    }
-    if let Some(last) = last {
-        query.and_where(col("month").lte(last));
-    }
-    load_cells(db, &query).await
+    rolled_up_cells(db, Rollup::Monthly, first, last, with_months).await
 }
 
 /// What a set of writes adds to one cell (negative when responses leave it).
