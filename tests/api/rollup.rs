@@ -143,3 +143,42 @@ async fn any_weights_agree_with_a_recompute_to_rounding(backend: Backend) {
 }
 
 on_both_databases!(the_rollup_kept_by_each_write_equals_a_recompute, any_weights_agree_with_a_recompute_to_rounding);
+
+/// A database whose responses were stored before the daily roll-up existed (or under another
+/// time zone) gets its roll-ups built when the application starts, once.
+async fn the_rollups_are_built_at_start_up_when_missing_or_stale(backend: Backend) {
+    use satisfaction::{app, clock::Clock, config::Settings};
+    let app = spawn_app(backend).await;
+    let db = app.db.clone();
+    let reference = Reference::with_directions(&db, &["TP", "ENV"]).await;
+    // Written straight to `responses`, as an older version's rows are: no cell counts them.
+    for i in 0..60 {
+        crate::factories::insert_response(&db, nth_response(&reference, i, EXACT_WEIGHTS[i % 5])).await.unwrap();
+    }
+    assert!(cells::rollup_rows(&db, Rollup::Daily).await.unwrap().is_empty());
+    let settings = |zone: &str| {
+        let figment = crate::helpers::test_figment(&app.database.url).merge(("time_zone", zone));
+        Settings::from_figment(&figment).unwrap()
+    };
+
+    // Already built for this time zone (at the first start): nothing happens.
+    app::open_database(&settings("America/Toronto"), &Clock::system()).await.unwrap();
+    assert!(cells::rollup_rows(&db, Rollup::Daily).await.unwrap().is_empty(), "built once, not at every start");
+
+    // The city's time zone setting changes: days and months are cut anew, on the next start.
+    app::open_database(&settings("America/Vancouver"), &Clock::system()).await.unwrap();
+    let daily = cells::rollup_rows(&db, Rollup::Daily).await.unwrap();
+    let counted: i64 = daily.iter().map(|row| row.1).sum();
+    assert_eq!(counted, 60, "every response counted");
+    // 03:30 UTC on 1 November is 20:30 on 31 October in Vancouver.
+    assert!(daily.iter().any(|row| row.0.period == "2026-10-31"));
+    let zone: Tz = "America/Vancouver".parse().unwrap();
+    let (kept, recomputed) = {
+        let kept = cells::rollup_rows(&db, Rollup::Monthly).await.unwrap();
+        rollup::rebuild(&db, zone).await.unwrap();
+        (kept, cells::rollup_rows(&db, Rollup::Monthly).await.unwrap())
+    };
+    assert_eq!(kept, recomputed);
+}
+
+on_both_databases!(the_rollups_are_built_at_start_up_when_missing_or_stale);
