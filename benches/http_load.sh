@@ -11,10 +11,11 @@ port=8765
 cleanup() { [ -n "${server:-}" ] && kill "$server" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-cargo build --release --quiet
+# BENCH_BINARY: an already built release binary (e.g. from another CARGO_TARGET_DIR).
+[ -n "${BENCH_BINARY:-}" ] || cargo build --release --quiet
 export ROCKET_SECRET_KEY="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" RUST_LOG=warn
 export ROCKET_DATABASE_URL="${BENCH_DATABASE_URL:-sqlite://$work/bench.db?mode=rwc}" ROCKET_PORT=$port
-bin=target/release/satisfaction
+bin="${BENCH_BINARY:-target/release/satisfaction}"
 $bin migrate >/dev/null
 python3 benches/gen_responses_csv.py 100000 > "$work/responses.csv"
 $bin import responses "$work/responses.csv" >/dev/null
@@ -31,6 +32,6 @@ run "GET /health" "http://127.0.0.1:$port/health"
 run "GET / (home page, template)" "http://127.0.0.1:$port/"
 run "GET /api/v1/stats?by=direction (whole months: roll-up)" -H "Authorization: Bearer $key" \
   "http://127.0.0.1:$port/api/v1/stats?by=direction&from=2025-12-01&to=2026-11-30"
-run "GET /api/v1/stats?by=direction (any dates: from responses)" -H "Authorization: Bearer $key" \
+run "GET /api/v1/stats?by=direction (any dates: months and edge days)" -H "Authorization: Bearer $key" \
   "http://127.0.0.1:$port/api/v1/stats?by=direction&from=2025-12-15&to=2026-11-14"
 echo "server peak RSS: $(grep VmHWM /proc/$server/status | awk '{print $2, $3}')"
