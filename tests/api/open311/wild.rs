@@ -177,3 +177,29 @@ on_both_databases!(
     real_shaped_records_are_all_taken_or_rejected_with_a_reason,
     an_unreadable_page_is_kept_retried_then_skipped
 );
+
+/// Records rejected for the city's own channel word are taken once an alias says what it means:
+/// the alias applies to the kept records on replay, as to new ones.
+async fn an_alias_added_later_takes_the_kept_records_on_replay(backend: Backend) {
+    let (database, db) = migrated_database(backend).await;
+    let mut web = closed(json!("CHI-W"), "2026-11-01T08:00:00Z", "2026-11-02T08:00:00Z");
+    web["channel"] = json!("web");
+    let server = Open311Server::start(vec![web]).await;
+    let before = jobs_for(&db, &database.url, &server.base, now(), |f| f);
+    let summary = before.poll_open311().await.unwrap();
+    assert_eq!(summary.items.rejected, 1, "{summary}");
+
+    let after = jobs_for(&db, &database.url, &server.base, now(), |f| {
+        f.merge(("open311.channel_aliases", json!({"web": "web_form"})))
+    });
+    let report = after.replay("test", &[]).await.unwrap();
+    assert_eq!(report.still_rejected().count(), 0, "{report}");
+    let rows = stored(&db).await;
+    let channels: HashMap<i64, String> =
+        channel::Entity::find().all(&db).await.unwrap().into_iter().map(|c| (c.id, c.code)).collect();
+    assert_eq!(channels[&rows["CHI-W"].channel_id], "web_form");
+    let kept = ingestion_error::Entity::find().one(&db).await.unwrap().unwrap();
+    assert!(kept.resolved_at.is_some(), "the kept record is resolved");
+}
+
+on_both_databases!(an_alias_added_later_takes_the_kept_records_on_replay);
