@@ -96,3 +96,36 @@ async fn eight_clients_posting_overlapping_batches_at_once(backend: Backend) {
 }
 
 on_both_databases!(eight_clients_posting_overlapping_batches_at_once);
+
+/// A database that cannot take the work (here: its only connection held by another writer past
+/// the acquire timeout) is a 503 with `Retry-After`, never a 500, and nothing is written.
+async fn a_busy_database_is_a_503_with_retry_after(backend: Backend) {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let app = crate::helpers::spawn_app_with(backend, |f| {
+        f.merge((
+            "database",
+            serde_json::json!({"max_connections": 1, "min_connections": 0, "acquire_timeout_secs": 1, "migrate_on_start": true}),
+        ))
+    })
+    .await;
+    let key = app.api_key().await;
+    let holder = app.db.begin().await.unwrap();
+    holder.execute_unprepared("SELECT 1").await.unwrap();
+    let (status, body) = app.post_requests(&key, &batch(0, 0).to_string()).await;
+    assert_eq!(status, Status::ServiceUnavailable, "{body}");
+    assert!(matches!(body["error"]["code"].as_str(), Some("busy" | "unavailable")), "{body}");
+    let response = app
+        .client
+        .get("/api/v1/sampling-runs")
+        .header(Header::new("Authorization", format!("Bearer {key}")))
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::ServiceUnavailable);
+    assert_eq!(response.headers().get_one("Retry-After"), Some("2"));
+    holder.rollback().await.unwrap();
+    assert_eq!(service_request::Entity::find().count(&app.db).await.unwrap(), 0, "nothing half-written");
+    let (status, _) = app.post_requests(&key, &batch(0, 0).to_string()).await;
+    assert_eq!(status, Status::UnprocessableEntity, "once free, the same batch is taken");
+}
+
+on_both_databases!(a_busy_database_is_a_503_with_retry_after);
