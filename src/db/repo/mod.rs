@@ -8,5 +8,6 @@ pub mod ingestion_errors;
 pub mod job_state;
 pub mod requests;
 pub mod responses;
+pub mod rollups;
 pub mod sampling;
 pub mod users;
