@@ -12,16 +12,21 @@ pub async fn lock_by_crm_ids(
     db: &impl ConnectionTrait,
     crm_ids: &[String],
 ) -> Result<Vec<service_request::Model>, DbErr> {
-    if crm_ids.is_empty() {
-        return Ok(Vec::new());
+    let mut sorted = crm_ids.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    let mut found = Vec::with_capacity(sorted.len());
+    // Pieces in ascending order, each locked in order: the locks are taken in CRM id order.
+    for piece in crate::db::sql::fixed_shapes(&sorted) {
+        let mut query = service_request::Entity::find()
+            .filter(service_request::Column::CrmId.is_in(piece.iter().cloned()))
+            .order_by_asc(service_request::Column::CrmId);
+        if db.get_database_backend() == DbBackend::Postgres {
+            query = query.lock_exclusive();
+        }
+        found.extend(query.all(db).await?);
     }
-    let mut query = service_request::Entity::find()
-        .filter(service_request::Column::CrmId.is_in(crm_ids.iter().cloned()))
-        .order_by_asc(service_request::Column::CrmId);
-    if db.get_database_backend() == DbBackend::Postgres {
-        query = query.lock_exclusive();
-    }
-    query.all(db).await
+    Ok(found)
 }
 
 /// Insert the requests whose CRM id is not stored yet (their `id` is ignored: the database
@@ -35,10 +40,10 @@ pub async fn insert_new(
         return Ok(Default::default());
     }
     let mut inserted = std::collections::HashSet::with_capacity(rows.len());
-    let mut rows = rows.into_iter().peekable();
-    // A thousand to a statement: 17 parameters a row stay under SQLite's 32,766.
-    while rows.peek().is_some() {
-        let chunk: Vec<service_request::ActiveModel> = rows.by_ref().take(1000).map(new_active_model).collect();
+    let sizes = crate::db::sql::fixed_sizes(rows.len());
+    let mut rows = rows.into_iter();
+    for size in sizes {
+        let chunk: Vec<service_request::ActiveModel> = rows.by_ref().take(size).map(new_active_model).collect();
         // Only the CRM ids come back: decoding every inserted row again cost a third of the import.
         let mut insert = service_request::Entity::insert_many(chunk).into_query();
         insert

@@ -9,10 +9,12 @@ use crate::db::entities::response;
 
 /// The imported responses with these external ids.
 pub async fn find_by_external_ids(db: &impl ConnectionTrait, ids: Vec<String>) -> Result<Vec<response::Model>, DbErr> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    let mut found = Vec::with_capacity(ids.len());
+    for piece in crate::db::sql::fixed_shapes(&ids) {
+        found
+            .extend(response::Entity::find().filter(response::Column::ExternalId.is_in(piece.to_vec())).all(db).await?);
     }
-    response::Entity::find().filter(response::Column::ExternalId.is_in(ids)).all(db).await
+    Ok(found)
 }
 
 /// Insert `row` (its `id` is ignored: the database assigns it).
@@ -22,14 +24,15 @@ pub async fn insert(db: &impl ConnectionTrait, row: response::Model) -> Result<r
     active.insert(db).await
 }
 
-/// Insert many rows (ids assigned by the database), a thousand to a statement. Nothing comes
-/// back: decoding every inserted row again would cost the client more than the insert.
+/// Insert many rows (ids assigned by the database), in statements of `fixed_sizes`. Nothing
+/// comes back: decoding every inserted row again would cost the client more than the insert.
 pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<response::Model>) -> Result<(), DbErr> {
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
+    let sizes = crate::db::sql::fixed_sizes(rows.len());
+    let mut rows = rows.into_iter();
+    for size in sizes {
         let chunk: Vec<response::ActiveModel> = rows
             .by_ref()
-            .take(1000)
+            .take(size)
             .map(|row| {
                 let mut active = row.into_active_model();
                 active.id = sea_orm::ActiveValue::NotSet;

@@ -192,7 +192,7 @@ pub struct CellDelta {
 pub async fn add_to_cells(db: &impl ConnectionTrait, rollup: Rollup, deltas: &[CellDelta]) -> Result<(), DbErr> {
     use crate::db::sql::Params;
     let (table, period) = (rollup.table(), rollup.period());
-    for chunk in deltas.chunks(1000) {
+    for chunk in crate::db::sql::fixed_shapes(deltas) {
         let mut params = Params::new(db.get_database_backend());
         let rows: Vec<String> = chunk
             .iter()
