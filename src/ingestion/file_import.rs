@@ -60,6 +60,8 @@ pub type RowParser<P> = Box<dyn Fn(&SourcedItem) -> P + Send>;
 #[allow(async_fn_in_trait)]
 pub trait ChunkSink {
     type Parsed: Send + 'static;
+    /// The table the rows go to (its planner statistics are refreshed as it grows).
+    const TABLE: &'static str;
 
     fn parser(&self) -> RowParser<Self::Parsed>;
 
@@ -73,6 +75,7 @@ pub trait ChunkSink {
 
 impl ChunkSink for Ingestor {
     type Parsed = Result<ParsedRequest, Vec<FieldError>>;
+    const TABLE: &'static str = "service_requests";
 
     fn parser(&self) -> RowParser<Self::Parsed> {
         let parser = Ingestor::parser(self);
@@ -91,6 +94,7 @@ impl ChunkSink for Ingestor {
 
 impl ChunkSink for ResponseImporter {
     type Parsed = Result<ValidResponse, Vec<FieldError>>;
+    const TABLE: &'static str = "responses";
 
     fn parser(&self) -> RowParser<Self::Parsed> {
         Box::new(ResponseImporter::parser(self))
@@ -162,11 +166,22 @@ where
     });
     let mut rejects = Rejects::new(report_path, spec.id_column);
     let mut summary = Summary::default();
+    // Statistics refreshed each time the import has doubled what it wrote (as the sampling run
+    // does for invitations): plans made for a small table are not kept for a large one.
+    let mut analyze_at = 20_000;
     while let Some(message) = receiver.recv().await {
         let (chunk, parsed, position) = message?;
         let results = sink.take(db, chunk, parsed).await?;
         rejects.record(&results, &mut summary)?;
         progress(position, size, &summary);
+        let written = summary.created + summary.updated;
+        if written >= analyze_at {
+            crate::db::analyze(db, S::TABLE).await?;
+            analyze_at = written * 2;
+        }
+    }
+    if summary.created + summary.updated > 0 {
+        crate::db::analyze(db, S::TABLE).await?;
     }
     drop(receiver);
     reader.await.map_err(|err| ImportError::Reader(err.to_string()))?;
