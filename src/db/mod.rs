@@ -84,23 +84,6 @@ pub async fn begin_write<C: TransactionTrait>(db: &C) -> Result<C::Transaction, 
     db.begin_with_options(options).await
 }
 
-/// As `begin_write`, for a transaction among many of a large load (an import's chunks, an API
-/// batch). On PostgreSQL each statement is planned for its own parameters
-/// (`plan_cache_mode = force_custom_plan`): the multi-row statements come in fixed shapes and
-/// are prepared once, and a generic plan made while the table was small (a sequential scan)
-/// would otherwise be kept as it grows — measured, a million-request import stalled on one
-/// look-up scanning the whole table for every chunk.
-pub async fn begin_bulk_write<C: TransactionTrait>(db: &C) -> Result<C::Transaction, DbErr>
-where
-    C::Transaction: ConnectionTrait,
-{
-    let txn = begin_write(db).await?;
-    if txn.get_database_backend() == DbBackend::Postgres {
-        txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan").await?;
-    }
-    Ok(txn)
-}
-
 /// Refresh the planner's statistics of `table` after a large load (PostgreSQL runs no
 /// autovacuum on every server; SQLite keeps its own in `sqlite_stat1`).
 pub async fn analyze(db: &impl ConnectionTrait, table: &str) -> Result<(), DbErr> {

@@ -167,7 +167,10 @@ where
     let mut rejects = Rejects::new(report_path, spec.id_column);
     let mut summary = Summary::default();
     // Statistics refreshed each time the import has doubled what it wrote (as the sampling run
-    // does for invitations): plans made for a small table are not kept for a large one.
+    // does for invitations). This also makes PostgreSQL replan the import's prepared statements:
+    // multi-row statements come in a few fixed shapes, and a generic plan made while the table was
+    // empty (a sequential scan) would otherwise be kept as it grows — measured, a million-request
+    // import stalled on one look-up scanning the whole table for every chunk.
     let mut analyze_at = 20_000;
     while let Some(message) = receiver.recv().await {
         let (chunk, parsed, position) = message?;

@@ -263,7 +263,7 @@ impl ResponseImporter {
                 Err(reasons) => Err(reasons),
             });
         }
-        let txn = crate::db::begin_bulk_write(db).await?;
+        let txn = crate::db::begin_write(db).await?;
         let ids: Vec<String> =
             prepared.iter().filter_map(|p| p.as_ref().ok().and_then(|m| m.external_id.clone())).collect();
         let mut existing: HashMap<String, response::Model> = repo::responses::find_by_external_ids(&txn, ids)

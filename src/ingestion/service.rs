@@ -259,7 +259,7 @@ impl Ingestor {
     where
         C: ConnectionTrait + TransactionTrait,
     {
-        let txn = db::begin_bulk_write(db).await?;
+        let txn = db::begin_write(db).await?;
         let crm_ids: Vec<String> = prepared.iter().filter_map(|p| p.as_ref().ok().map(|m| m.crm_id.clone())).collect();
         // What is stored (read and locked), and what each of those rows should become.
         let mut stored: HashMap<String, service_request::Model> =
