@@ -7,7 +7,10 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};
 
-use crate::db::repo::{self, cells::MonthBoundary};
+use crate::db::repo::{
+    self,
+    cells::{MonthBoundary, Rollup},
+};
 use crate::domain::{Month, month::start_of_day};
 
 /// What the roll-ups were built for, in `job_state`: their layout and the time zone that cut
@@ -24,14 +27,15 @@ where
     let months: std::collections::BTreeSet<Month> = months.into_iter().collect();
     for month in months {
         let (start, end) = month.bounds(zone);
-        repo::cells::refresh_month(db, &month.label(), start, end).await?;
+        let whole = [MonthBoundary { label: month.label(), starts: start }];
+        repo::cells::refresh(db, Rollup::Monthly, &whole, end).await?;
         let mut days = Vec::new();
         let mut day = month.first_day();
         while Month::containing(day) == month {
             days.push(MonthBoundary { label: day.format("%Y-%m-%d").to_string(), starts: start_of_day(day, zone) });
             day = day.succ_opt().expect("a day after");
         }
-        repo::cells::refresh_days(db, &days, end).await?;
+        repo::cells::refresh(db, Rollup::Daily, &days, end).await?;
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use sea_orm::{
 };
 
 pub use super::rollups::{
-    CellDelta, CellKey, MonthBoundary, Rollup, add_to_cell, add_to_cells, refresh_days, refresh_month, rollup_rows,
+    CellDelta, CellKey, MonthBoundary, Rollup, add_to_cell, add_to_cells, label_by_starts, refresh, rollup_rows,
 };
 use crate::db::entities::{channel, direction, response};
 use crate::domain::Driver;
@@ -100,20 +100,8 @@ pub async fn cells(
 ) -> Result<Vec<Cell>, DbErr> {
     use response::Column as R;
     let submitted = || Expr::col((response::Entity, R::SubmittedAt));
-    let month: SimpleExpr = match months {
-        [] => Expr::val(""),
-        [only] => Expr::val(only.label.clone()),
-        [first, rest @ ..] => {
-            // Labels by the start of the next month: CASE WHEN t < start(m2) THEN m1 ... ELSE last.
-            let mut case = CaseStatement::new();
-            let mut previous = first.label.clone();
-            for month in rest {
-                case = case.case(submitted().lt(month.starts), Expr::val(previous.clone()));
-                previous = month.label.clone();
-            }
-            case.finally(Expr::val(previous)).into()
-        }
-    };
+    // Each response labelled with its month by the months' starts.
+    let month = label_by_starts(submitted, months);
     let score_column = match score {
         ScoreColumn::Overall => R::OverallScore,
         ScoreColumn::Driver(driver) => driver_column(driver),

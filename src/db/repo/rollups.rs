@@ -95,66 +95,45 @@ pub async fn rollup_rows(db: &impl ConnectionTrait, rollup: Rollup) -> Result<Ve
         .collect()
 }
 
-/// Recompute the roll-up rows of one month (`[start, end)` in UTC) from `responses`.
-pub async fn refresh_month<C>(db: &C, label: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<(), DbErr>
-where
-    C: ConnectionTrait + sea_orm::TransactionTrait,
-{
-    use response::Column as R;
-    use sea_orm::TransactionSession;
-    let table = Alias::new("response_cells_monthly");
-    let weight = || Expr::col(R::Weight);
-    let delete = Query::delete().from_table(table.clone()).and_where(Expr::col(Alias::new("month")).eq(label)).take();
-    let select = Query::select()
-        .expr(Expr::val(label))
-        .columns([R::DirectionId, R::ChannelId, R::Stratum, R::OverallScore])
-        .expr(Func::count(Expr::col(R::Id)))
-        .expr(Func::sum(weight()))
-        .expr(Func::sum(weight().mul(weight())))
-        .from(response::Entity)
-        .and_where(Expr::col(R::SubmittedAt).gte(start))
-        .and_where(Expr::col(R::SubmittedAt).lt(end))
-        .group_by_columns([R::DirectionId, R::ChannelId, R::Stratum, R::OverallScore])
-        .take();
-    let insert = Query::insert()
-        .into_table(table)
-        .columns(["month", "direction_id", "channel_id", "stratum", "score", "n", "sum_w", "sum_w2"].map(Alias::new))
-        .select_from(select)
-        .map_err(|e| DbErr::Custom(e.to_string()))?
-        .take();
-    let txn = crate::db::begin_write(db).await?;
-    txn.execute(&delete).await?;
-    txn.execute(&insert).await?;
-    txn.commit().await
+/// The label of the period an instant falls in, by the periods' starts (ascending; the last
+/// runs to whatever bound the query sets): `CASE WHEN t < start(p2) THEN p1 … ELSE last END`,
+/// or the one label, or '' when there is no period.
+pub fn label_by_starts(at: impl Fn() -> SimpleExpr, periods: &[MonthBoundary]) -> SimpleExpr {
+    match periods {
+        [] => Expr::val(""),
+        [only] => Expr::val(only.label.clone()),
+        [first, rest @ ..] => {
+            let mut case = CaseStatement::new();
+            let mut previous = first.label.clone();
+            for period in rest {
+                case = case.case(at().lt(period.starts), Expr::val(previous.clone()));
+                previous = period.label.clone();
+            }
+            case.finally(Expr::val(previous)).into()
+        }
+    }
 }
 
-/// Recompute the daily roll-up rows of the days `days` (label and the instant each begins, in
-/// order; the last day ends at `end`) from `responses`, in one statement: each response is
-/// labelled with its day by the day boundaries, as `cells` labels months.
-pub async fn refresh_days<C>(db: &C, days: &[MonthBoundary], end: DateTime<Utc>) -> Result<(), DbErr>
+/// Recompute the rows of a roll-up for consecutive periods (months or days: label and the
+/// instant each begins, ascending; the last ends at `end`) from `responses`, in one transaction:
+/// delete them, then one `INSERT … SELECT` labelling each response by `label_by_starts`.
+pub async fn refresh<C>(db: &C, rollup: Rollup, periods: &[MonthBoundary], end: DateTime<Utc>) -> Result<(), DbErr>
 where
     C: ConnectionTrait + sea_orm::TransactionTrait,
 {
     use response::Column as R;
     use sea_orm::TransactionSession;
-    let (Some(first), Some(last)) = (days.first(), days.last()) else { return Ok(()) };
-    let table = Alias::new("response_cells_daily");
+    let (Some(first), Some(last)) = (periods.first(), periods.last()) else { return Ok(()) };
+    let table = Alias::new(rollup.table());
     let submitted = || Expr::col(R::SubmittedAt);
-    let mut case = CaseStatement::new();
-    let mut previous = first.label.clone();
-    for day in &days[1..] {
-        case = case.case(submitted().lt(day.starts), Expr::val(previous.clone()));
-        previous = day.label.clone();
-    }
-    let day: SimpleExpr = if days.len() == 1 { Expr::val(previous) } else { case.finally(Expr::val(previous)).into() };
     let weight = || Expr::col(R::Weight);
     let delete = Query::delete()
         .from_table(table.clone())
-        .and_where(Expr::col(Alias::new("day")).gte(first.label.clone()))
-        .and_where(Expr::col(Alias::new("day")).lte(last.label.clone()))
+        .and_where(Expr::col(Alias::new(rollup.period())).gte(first.label.clone()))
+        .and_where(Expr::col(Alias::new(rollup.period())).lte(last.label.clone()))
         .take();
     let select = Query::select()
-        .expr_as(day, Alias::new("day_label"))
+        .expr_as(label_by_starts(submitted, periods), Alias::new("period_label"))
         .columns([R::DirectionId, R::ChannelId, R::Stratum, R::OverallScore])
         .expr(Func::count(Expr::col(R::Id)))
         .expr(Func::sum(weight()))
@@ -162,12 +141,13 @@ where
         .from(response::Entity)
         .and_where(submitted().gte(first.starts))
         .and_where(submitted().lt(end))
-        .group_by_col(Alias::new("day_label"))
+        .group_by_col(Alias::new("period_label"))
         .group_by_columns([R::DirectionId, R::ChannelId, R::Stratum, R::OverallScore])
         .take();
+    let columns = [rollup.period(), "direction_id", "channel_id", "stratum", "score", "n", "sum_w", "sum_w2"];
     let insert = Query::insert()
         .into_table(table)
-        .columns(["day", "direction_id", "channel_id", "stratum", "score", "n", "sum_w", "sum_w2"].map(Alias::new))
+        .columns(columns.map(Alias::new))
         .select_from(select)
         .map_err(|e| DbErr::Custom(e.to_string()))?
         .take();
