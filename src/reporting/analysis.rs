@@ -5,7 +5,7 @@ use sea_orm::ConnectionTrait;
 use serde::Serialize;
 
 use super::period;
-use super::service::{ReportError, StatsQuery, Validated, period_cells, validate};
+use super::service::{ReportError, StatsQuery, Validated, period_cells, period_moments, validate};
 use crate::config::Settings;
 use crate::db::{repo, repo::cells::ScoreColumn};
 use crate::domain::Driver;
@@ -77,7 +77,6 @@ pub async fn compare(
         options.direction.as_ref().is_none_or(|d| &c.direction == d)
             && options.channel.as_ref().is_none_or(|ch| &c.channel == ch)
     };
-    let zone = settings.time_zone;
     let date = |field: &str, raw: &Option<String>| -> Result<Option<NaiveDate>, ReportError> {
         raw.as_deref().map(|r| period::parse_date(field, r)).transpose().map_err(ReportError::Invalid)
     };
@@ -96,9 +95,9 @@ pub async fn compare(
                 return Err(ReportError::Invalid("the two periods overlap; compare disjoint periods".into()));
             }
             // The design is both periods together; each is a domain, labelled in `month`.
-            let mut cells = period_cells(db, zone, false, Some(a_from), Some(a_to), ScoreColumn::Overall).await?;
+            let mut cells = period_cells(db, false, Some(a_from), Some(a_to), ScoreColumn::Overall).await?;
             cells.iter_mut().for_each(|c| c.month = "a".into());
-            let mut b = period_cells(db, zone, false, Some(b_from), Some(b_to), ScoreColumn::Overall).await?;
+            let mut b = period_cells(db, false, Some(b_from), Some(b_to), ScoreColumn::Overall).await?;
             b.iter_mut().for_each(|c| c.month = "b".into());
             cells.extend(b);
             let comparison = stats::compare::compare(
@@ -122,7 +121,7 @@ pub async fn compare(
                 return Err(ReportError::Invalid("give two periods (a_from, a_to, b_from, b_to) or a breakdown (by) to compare each group with the rest".into()));
             }
             let needs_months = matches!(options.by, GroupBy::Month | GroupBy::DirectionMonth | GroupBy::ChannelMonth);
-            let cells = period_cells(db, zone, needs_months, from, to, ScoreColumn::Overall).await?;
+            let cells = period_cells(db, needs_months, from, to, ScoreColumn::Overall).await?;
             let mut keys: Vec<stats::GroupKey> =
                 cells.iter().filter(|c| in_filter(c)).map(|c| options.by.key(c)).collect();
             keys.sort();
@@ -198,24 +197,24 @@ pub async fn drivers(
 ) -> Result<DriversResponse, ReportError> {
     let Validated { mut options, from, to } = validate(db, settings, query).await?;
     options.by = GroupBy::None;
-    let (start, end) = period::bounds(from, to, settings.time_zone);
     let mut figures = Vec::new();
+    let in_filter = |direction: &String, channel: &String| {
+        options.direction.as_ref().is_none_or(|d| direction == d)
+            && options.channel.as_ref().is_none_or(|c| channel == c)
+    };
     for driver in Driver::ALL {
-        let (name, column) = (driver.as_str(), driver);
-        let cells = period_cells(db, settings.time_zone, false, from, to, ScoreColumn::Driver(driver)).await?;
+        let name = driver.as_str();
+        let cells = period_cells(db, false, from, to, ScoreColumn::Driver(driver)).await?;
         let estimate = stats::estimate(&cells, &options).overall;
-        let joint: Vec<_> = repo::cells::joint_cells(db, start, end, column)
+        let moments: Vec<_> = period_moments(db, from, to, driver)
             .await?
             .into_iter()
-            .filter(|c| {
-                options.direction.as_ref().is_none_or(|d| &c.direction == d)
-                    && options.channel.as_ref().is_none_or(|ch| &c.channel == ch)
-            })
+            .filter(|c| in_filter(&c.direction, &c.channel))
             .collect();
         let correlation = if estimate.suppressed {
             stats::drivers::Correlation::default()
         } else {
-            stats::drivers::correlation(&joint, options.weighted, options.confidence)
+            stats::drivers::correlation(&moments, options.weighted, options.confidence)
         };
         figures.push(DriverFigures {
             driver: name,

@@ -5,9 +5,12 @@ use serde::Serialize;
 
 use super::period;
 use crate::config::Settings;
-use crate::db::repo::{self, cells::ScoreColumn};
-use crate::domain::{Channel, Month};
-use crate::stats::{self, Estimate, GroupBy, Options};
+use crate::db::repo::{
+    self,
+    cells::{Rollup, ScoreColumn},
+};
+use crate::domain::{Channel, Driver, Month};
+use crate::stats::{self, Estimate, GroupBy, Options, drivers::MomentCell};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -131,32 +134,73 @@ impl Plan {
     }
 }
 
-/// Cells for a validated period, with month labels when the breakdown needs them. The overall
-/// score comes from the roll-ups (whole months from the monthly one, the days at either end from
-/// the daily one: a few thousand rows whatever the period); a driver's cells are computed from
-/// `responses`. Both give the cells a scan of `responses` gives (tested).
+/// Cells of an item (the overall score or a driver) for a validated period, with month labels
+/// when the breakdown needs them, from the roll-ups: whole months from the monthly one, the days
+/// at either end from the daily one — a few thousand rows whatever the period. They are the
+/// cells a scan of `responses` gives (tested).
 pub async fn period_cells(
     db: &impl ConnectionTrait,
-    zone: Tz,
     needs_months: bool,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
-    score: ScoreColumn,
+    item: ScoreColumn,
 ) -> Result<Vec<stats::Cell>, DbErr> {
-    if !matches!(score, ScoreColumn::Overall) {
-        return direct_cells(db, zone, needs_months, from, to, score).await;
-    }
     let plan = Plan::of(from, to);
     let mut cells = Vec::new();
     if let Some((first, last)) = plan.months {
         let (first, last) = (first.map(Month::label), last.map(Month::label));
-        cells.extend(repo::cells::rollup_cells(db, first.as_deref(), last.as_deref(), needs_months).await?);
+        cells.extend(repo::cells::rollup_cells(db, item, first.as_deref(), last.as_deref(), needs_months).await?);
     }
     for (first, last) in plan.days {
-        let (first, last) = (first.format("%Y-%m-%d").to_string(), last.format("%Y-%m-%d").to_string());
-        cells.extend(repo::cells::daily_cells(db, &first, &last, needs_months).await?);
+        let (first, last) = (day_label(first), day_label(last));
+        cells.extend(repo::cells::daily_cells(db, item, &first, &last, needs_months).await?);
     }
     Ok(merge(cells))
+}
+
+fn day_label(day: NaiveDate) -> String {
+    day.format("%Y-%m-%d").to_string()
+}
+
+/// A driver's moment cells (its scores with the sums of the overall score) for a period, from
+/// the roll-ups as `period_cells` reads them; cells of the same key added together.
+pub async fn period_moments(
+    db: &impl ConnectionTrait,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    driver: Driver,
+) -> Result<Vec<MomentCell>, DbErr> {
+    let plan = Plan::of(from, to);
+    let mut cells = Vec::new();
+    if let Some((first, last)) = plan.months {
+        let (first, last) = (first.map(Month::label), last.map(Month::label));
+        cells.extend(
+            repo::cells::rolled_up_moments(db, Rollup::Monthly, driver, first.as_deref(), last.as_deref()).await?,
+        );
+    }
+    for (first, last) in plan.days {
+        let (first, last) = (day_label(first), day_label(last));
+        cells.extend(repo::cells::rolled_up_moments(db, Rollup::Daily, driver, Some(&first), Some(&last)).await?);
+    }
+    cells.sort_by(|a, b| (&a.direction, &a.channel, a.driver).cmp(&(&b.direction, &b.channel, b.driver)));
+    let mut merged: Vec<MomentCell> = Vec::with_capacity(cells.len());
+    for cell in cells {
+        match merged.last_mut() {
+            Some(last)
+                if (&last.direction, &last.channel, last.driver) == (&cell.direction, &cell.channel, cell.driver) =>
+            {
+                last.count += cell.count;
+                last.sum_w += cell.sum_w;
+                last.sum_w2 += cell.sum_w2;
+                last.sum_y += cell.sum_y;
+                last.sum_y2 += cell.sum_y2;
+                last.sum_wy += cell.sum_wy;
+                last.sum_wy2 += cell.sum_wy2;
+            }
+            _ => merged.push(cell),
+        }
+    }
+    Ok(merged)
 }
 
 /// Cells of the same key (from a month and from days of the same group) added together, in key
@@ -220,7 +264,7 @@ pub async fn stats(
     query: &StatsQuery,
 ) -> Result<StatsResponse, ReportError> {
     let Validated { options, from, to } = validate(db, settings, query).await?;
-    let cells = period_cells(db, settings.time_zone, needs_months(options.by), from, to, ScoreColumn::Overall).await?;
+    let cells = period_cells(db, needs_months(options.by), from, to, ScoreColumn::Overall).await?;
     let report = stats::estimate(&cells, &options);
     Ok(StatsResponse {
         weighted: report.weighted,

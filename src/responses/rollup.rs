@@ -1,4 +1,4 @@
-//! The roll-ups (`response_cells_monthly`, `response_cells_daily`) recomputed from `responses`:
+//! The roll-ups (`response_cells_monthly`, `response_cells_daily`, every item) recomputed from `responses`:
 //! the repair tool behind `satisfaction rollup`, and the one-time build after an upgrade or a
 //! change of `time_zone` (`ensure_built`, at start-up). In normal running nothing else calls
 //! it: `store` keeps every cell up to date as responses are written.
@@ -16,7 +16,7 @@ use crate::domain::{Month, month::start_of_day};
 /// What the roll-ups were built for, in `job_state`: their layout and the time zone that cut
 /// their months and days. Either changing means a rebuild.
 const BUILT_KEY: &str = "rollup.built";
-const LAYOUT: u64 = 2;
+const LAYOUT: u64 = 3;
 const LEASE: &str = "lock:rollup";
 
 /// Recompute the given months, in both roll-ups.

@@ -1,7 +1,7 @@
-//! Storing a response: the row and its roll-up cells (its city month's and its city day's) in
-//! the same transaction, so the sufficient statistics are always those of the stored responses.
-//! Writing one response costs one insert and two upserts whatever the size of its month;
-//! nothing is recomputed.
+//! Storing a response: the row and its roll-up cells (its city month's and its city day's, one
+//! per item it answers: the overall score and each driver) in the same transaction, so the
+//! sufficient statistics are always those of the stored responses. Writing one response costs
+//! one insert and two multi-row upserts whatever the size of its month; nothing is recomputed.
 //!
 //! The sums are kept by addition, so Σw and Σw² of a cell equal a recompute up to the order of
 //! floating-point additions (exactly, when the weights' sums are exact in binary, as for
@@ -14,29 +14,45 @@ use sea_orm::{ConnectionTrait, DbErr, TransactionSession, TransactionTrait};
 use crate::db::{
     entities::response,
     repo,
-    repo::cells::{CellDelta, CellKey, Rollup},
+    repo::cells::{CellDelta, CellKey, CellSums, Rollup, ScoreColumn},
 };
 use crate::domain::Month;
 
-/// The cell `row` counts in, in each roll-up.
-pub fn cell_of(row: &response::Model, zone: Tz, rollup: Rollup) -> CellKey {
+/// The period label of `row` in a roll-up: its city month or its city day.
+fn period_of(row: &response::Model, zone: Tz, rollup: Rollup) -> String {
     let day: NaiveDate = row.submitted_at.with_timezone(&zone).date_naive();
-    let period = match rollup {
+    match rollup {
         Rollup::Monthly => Month::containing(day).label(),
         Rollup::Daily => day.format("%Y-%m-%d").to_string(),
-    };
-    CellKey {
-        period,
-        direction_id: row.direction_id,
-        channel_id: row.channel_id,
-        stratum: row.stratum.clone(),
-        score: row.overall_score,
     }
+}
+
+/// What `row` adds to a roll-up (`sign` = 1) or takes from it (`sign` = −1): one cell for each
+/// item it answers (the overall score, and each driver not left empty).
+pub fn deltas_of(row: &response::Model, zone: Tz, rollup: Rollup, sign: i8) -> Vec<CellDelta> {
+    let period = period_of(row, zone, rollup);
+    ScoreColumn::ALL
+        .into_iter()
+        .filter_map(|item| {
+            let score = item.score_of(row)?;
+            let key = CellKey {
+                period: period.clone(),
+                item,
+                direction_id: row.direction_id,
+                channel_id: row.channel_id,
+                stratum: row.stratum.clone(),
+                score,
+            };
+            Some(CellDelta { key, sums: CellSums::of_one(row.weight, row.overall_score, sign) })
+        })
+        .collect()
 }
 
 async fn count(db: &impl ConnectionTrait, zone: Tz, row: &response::Model, sign: i8) -> Result<(), DbErr> {
     for rollup in Rollup::ALL {
-        repo::cells::add_to_cell(db, rollup, &cell_of(row, zone, rollup), row.weight, sign).await?;
+        let mut deltas = deltas_of(row, zone, rollup, sign);
+        deltas.sort_by(|a, b| a.key.sort_key().cmp(&b.key.sort_key()));
+        repo::cells::add_to_cells(db, rollup, &deltas).await?;
     }
     Ok(())
 }
@@ -54,31 +70,26 @@ pub async fn insert(db: &impl ConnectionTrait, zone: Tz, row: response::Model) -
 /// caller's transaction.
 pub async fn insert_many(db: &impl ConnectionTrait, zone: Tz, rows: Vec<response::Model>) -> Result<(), DbErr> {
     let mut all_deltas = Vec::new();
-    let stored = &rows;
     for rollup in Rollup::ALL {
-        let mut deltas: std::collections::HashMap<(String, i64, i64, String, i16), CellDelta> =
+        let mut summed: Vec<CellDelta> = Vec::new();
+        let mut index: std::collections::HashMap<(String, &'static str, i64, i64, String, i16), usize> =
             std::collections::HashMap::new();
-        for row in stored {
-            let key = cell_of(row, zone, rollup);
-            let entry = deltas
-                .entry((key.period.clone(), key.direction_id, key.channel_id, key.stratum.clone(), key.score))
-                .or_insert_with(|| CellDelta { key, n: 0, sum_w: 0.0, sum_w2: 0.0 });
-            entry.n += 1;
-            entry.sum_w += row.weight;
-            entry.sum_w2 += row.weight * row.weight;
+        for row in &rows {
+            for delta in deltas_of(row, zone, rollup, 1) {
+                let k = &delta.key;
+                let key = (k.period.clone(), k.item.label(), k.direction_id, k.channel_id, k.stratum.clone(), k.score);
+                match index.get(&key) {
+                    Some(&at) => summed[at].sums.add(&delta.sums),
+                    None => {
+                        index.insert(key, summed.len());
+                        summed.push(delta);
+                    }
+                }
+            }
         }
-        let mut deltas: Vec<CellDelta> = deltas.into_values().collect();
         // A fixed order: concurrent writers take the cells' row locks in the same order.
-        deltas.sort_by(|a, b| {
-            (&a.key.period, a.key.direction_id, a.key.channel_id, &a.key.stratum, a.key.score).cmp(&(
-                &b.key.period,
-                b.key.direction_id,
-                b.key.channel_id,
-                &b.key.stratum,
-                b.key.score,
-            ))
-        });
-        all_deltas.push((rollup, deltas));
+        summed.sort_by(|a, b| a.key.sort_key().cmp(&b.key.sort_key()));
+        all_deltas.push((rollup, summed));
     }
     repo::responses::insert_many(db, rows).await?;
     for (rollup, deltas) in all_deltas {

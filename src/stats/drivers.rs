@@ -1,23 +1,33 @@
 //! Drivers: how strongly each 0–10 driver item (timeliness, courtesy, ...) moves with the
-//! overall score. Pearson's r from joint cells (driver score × overall score), weighted by the
-//! design weights when asked, with a Fisher-z interval:
-//! tanh(atanh(r) ± z(1−α/2)/√(n − 3)) (Fisher 1921), n being the number of responses, or
-//! Kish's effective sample size (Σw)²/Σw² for weighted figures.
+//! overall score. Pearson's r, weighted by the design weights when asked, with a Fisher-z
+//! interval: tanh(atanh(r) ± z(1−α/2)/√(n − 3)) (Fisher 1921), n being the number of responses,
+//! or Kish's effective sample size (Σw)²/Σw² for weighted figures.
+//!
+//! r comes from moment cells: the responses sharing a driver score x, with the sums of their
+//! overall scores y (Σy, Σy², and Σwy, Σwy² weighted). With W the cell's weight (its count, or
+//! Σw), Y its Σy (or Σwy) and Y₂ its Σy² (or Σwy²), over all cells:
+//! x̄ = ΣWx/ΣW, ȳ = ΣY/ΣW, Sxx = ΣW(x − x̄)², Sxy = Σ(x − x̄)(Y − ȳW),
+//! Syy = Σ(Y₂ − 2ȳY + ȳ²W), r = Sxy/√(Sxx·Syy) — the weighted Pearson formula with the sums
+//! over responses gathered per cell (each cell's Syy term is Σw(y − ȳ)² of its responses).
 
 use serde::Serialize;
 
 use super::quantiles;
 
-/// Responses sharing a driver score and an overall score.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JointCell {
+/// Responses of one (direction, channel) sharing a driver score, with the sums of their overall
+/// scores.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MomentCell {
     pub direction: String,
     pub channel: String,
     pub driver: u8,
-    pub overall: u8,
     pub count: u64,
     pub sum_w: f64,
     pub sum_w2: f64,
+    pub sum_y: f64,
+    pub sum_y2: f64,
+    pub sum_wy: f64,
+    pub sum_wy2: f64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -29,9 +39,12 @@ pub struct Correlation {
     pub n: f64,
 }
 
-pub fn correlation(cells: &[JointCell], weighted: bool, confidence: f64) -> Correlation {
-    let weight = |c: &JointCell| if weighted { c.sum_w } else { c.count as f64 };
-    let total: f64 = cells.iter().map(weight).sum();
+pub fn correlation(cells: &[MomentCell], weighted: bool, confidence: f64) -> Correlation {
+    // (W, Y, Y₂) of a cell, as the weighting asks.
+    let sums = |c: &MomentCell| {
+        if weighted { (c.sum_w, c.sum_wy, c.sum_wy2) } else { (c.count as f64, c.sum_y, c.sum_y2) }
+    };
+    let total: f64 = cells.iter().map(|c| sums(c).0).sum();
     let n = if weighted {
         let sum_w2: f64 = cells.iter().map(|c| c.sum_w2).sum();
         if sum_w2 > 0.0 { total * total / sum_w2 } else { 0.0 }
@@ -41,16 +54,20 @@ pub fn correlation(cells: &[JointCell], weighted: bool, confidence: f64) -> Corr
     if total <= 0.0 {
         return Correlation { n, ..Default::default() };
     }
-    let mean_x = cells.iter().map(|c| weight(c) * f64::from(c.driver)).sum::<f64>() / total;
-    let mean_y = cells.iter().map(|c| weight(c) * f64::from(c.overall)).sum::<f64>() / total;
-    let (mut sxx, mut syy, mut sxy) = (0.0, 0.0, 0.0);
+    let mean_x = cells.iter().map(|c| sums(c).0 * f64::from(c.driver)).sum::<f64>() / total;
+    let mean_y = cells.iter().map(|c| sums(c).1).sum::<f64>() / total;
+    let (mut sxx, mut syy, mut sxy, mut scale_x, mut scale_y) = (0.0, 0.0, 0.0, 0.0, 0.0);
     for c in cells {
-        let (dx, dy) = (f64::from(c.driver) - mean_x, f64::from(c.overall) - mean_y);
-        sxx += weight(c) * dx * dx;
-        syy += weight(c) * dy * dy;
-        sxy += weight(c) * dx * dy;
+        let (w, y, y2) = sums(c);
+        let dx = f64::from(c.driver) - mean_x;
+        sxx += w * dx * dx;
+        sxy += dx * (y - mean_y * w);
+        syy += y2 - 2.0 * mean_y * y + mean_y * mean_y * w;
+        scale_x += w * f64::from(c.driver) * f64::from(c.driver);
+        scale_y += y2;
     }
-    if sxx <= 0.0 || syy <= 0.0 {
+    // No spread, up to the rounding of sums that should cancel exactly.
+    if sxx <= 1e-12 * scale_x || syy <= 1e-12 * scale_y {
         return Correlation { n, ..Default::default() };
     }
     let r = (sxy / (sxx * syy).sqrt()).clamp(-1.0, 1.0);
@@ -68,15 +85,20 @@ pub fn correlation(cells: &[JointCell], weighted: bool, confidence: f64) -> Corr
 mod tests {
     use super::*;
 
-    fn cell(driver: u8, overall: u8, count: u64, w: f64) -> JointCell {
-        JointCell {
+    /// `count` responses of weight `w` scoring `driver` and `overall`.
+    fn cell(driver: u8, overall: u8, count: u64, w: f64) -> MomentCell {
+        let (k, y) = (count as f64, f64::from(overall));
+        MomentCell {
             direction: "D".into(),
             channel: "c".into(),
             driver,
-            overall,
             count,
-            sum_w: w * count as f64,
-            sum_w2: w * w * count as f64,
+            sum_w: w * k,
+            sum_w2: w * w * k,
+            sum_y: y * k,
+            sum_y2: y * y * k,
+            sum_wy: w * y * k,
+            sum_wy2: w * y * y * k,
         }
     }
 
@@ -86,15 +108,47 @@ mod tests {
         // cor.test(x, y) → r = 0.94263690504093034, 95 % CI 0.65340537159056655 0.99171549244173784
         let xs = [2u8, 4, 6, 8, 10, 9, 7];
         let ys = [3u8, 5, 5, 9, 10, 10, 6];
-        let cells: Vec<JointCell> = xs.iter().zip(ys).map(|(&x, y)| cell(x, y, 1, 1.0)).collect();
+        let cells: Vec<MomentCell> = xs.iter().zip(ys).map(|(&x, y)| cell(x, y, 1, 1.0)).collect();
         let c = correlation(&cells, false, 0.95);
         assert!((c.r.unwrap() - 0.94263690504093034).abs() < 1e-12, "{c:?}");
         assert!((c.ci_low.unwrap() - 0.65340537159056655).abs() < 1e-9, "{c:?}");
         assert!((c.ci_high.unwrap() - 0.99171549244173784).abs() < 1e-9, "{c:?}");
         // Equal weights change nothing but the (effective) n stays the same.
-        let weighted: Vec<JointCell> = xs.iter().zip(ys).map(|(&x, y)| cell(x, y, 1, 3.0)).collect();
+        let weighted: Vec<MomentCell> = xs.iter().zip(ys).map(|(&x, y)| cell(x, y, 1, 3.0)).collect();
         let w = correlation(&weighted, true, 0.95);
         assert!((w.r.unwrap() - c.r.unwrap()).abs() < 1e-12 && (w.n - 7.0).abs() < 1e-12);
+    }
+
+    /// The weighted Pearson r of (x, y, w), computed in exact fractions and rounded once:
+    /// 0.9038240203317234; Kish's n = (Σw)²/Σw² = 7.485029940119761. One cell per response or
+    /// the responses gathered per driver score: the same r.
+    #[test]
+    fn weighted_r_from_cells_gathered_per_driver_score() {
+        let xs = [2u8, 4, 6, 8, 10, 9, 7, 8, 8, 10];
+        let ys = [3u8, 5, 5, 9, 10, 10, 6, 7, 9, 9];
+        let ws = [1.5, 2.0, 2.0, 4.0, 1.0, 3.0, 2.5, 1.0, 6.0, 2.0];
+        let single: Vec<MomentCell> = (0..10).map(|i| cell(xs[i], ys[i], 1, ws[i])).collect();
+        let mut gathered: Vec<MomentCell> = Vec::new();
+        for c in &single {
+            match gathered.iter_mut().find(|g| g.driver == c.driver) {
+                Some(g) => {
+                    g.count += c.count;
+                    g.sum_w += c.sum_w;
+                    g.sum_w2 += c.sum_w2;
+                    g.sum_y += c.sum_y;
+                    g.sum_y2 += c.sum_y2;
+                    g.sum_wy += c.sum_wy;
+                    g.sum_wy2 += c.sum_wy2;
+                }
+                None => gathered.push(c.clone()),
+            }
+        }
+        assert_eq!(gathered.len(), 7);
+        for cells in [&single, &gathered] {
+            let c = correlation(cells, true, 0.95);
+            assert!((c.r.unwrap() - 0.9038240203317234).abs() < 1e-12, "{c:?}");
+            assert!((c.n - 7.485029940119761).abs() < 1e-12, "{c:?}");
+        }
     }
 
     #[test]
@@ -102,5 +156,8 @@ mod tests {
         let c = correlation(&[cell(8, 9, 5, 1.0), cell(8, 7, 5, 1.0)], false, 0.95);
         assert_eq!(c.r, None);
         assert_eq!(correlation(&[], true, 0.95).r, None);
+        // All overall scores equal, weights whose sums do not cancel exactly.
+        let flat: Vec<MomentCell> = (0..30).map(|i| cell(i % 11, 9, 1, 1.0 / (0.3 + f64::from(i)))).collect();
+        assert_eq!(correlation(&flat, true, 0.95).r, None);
     }
 }

@@ -9,8 +9,9 @@ use chrono_tz::Tz;
 use satisfaction::{
     db::{
         entities::response,
-        repo::cells::{self, Rollup},
+        repo::cells::{self, Rollup, ScoreColumn},
     },
+    domain::Driver,
     jobs::FileKind,
     responses::{rollup, store},
 };
@@ -38,10 +39,22 @@ fn nth_response(reference: &Reference, i: usize, weight: f64) -> response::Model
     let (direction, channel) = [("TP", "phone"), ("TP", "email"), ("ENV", "phone")][i % 3];
     let stratum = format!("{direction}:{channel}");
     let score = (i % 11) as i16;
-    response_row(reference.direction(direction), reference.channel(channel), &stratum, score, weight, submitted)
+    let mut row =
+        response_row(reference.direction(direction), reference.channel(channel), &stratum, score, weight, submitted);
+    // Drivers answered or left empty ("not applicable"), unrelated to the overall score or not.
+    row.score_timeliness = (!i.is_multiple_of(4)).then_some((score + 1).min(10));
+    row.score_courtesy = Some((i % 7) as i16 + 4);
+    row.score_fairness = i.is_multiple_of(5).then_some(10 - score);
+    row
 }
 
-type Rows = Vec<(cells::CellKey, i64, f64, f64)>;
+type Rows = Vec<cells::CellDelta>;
+
+/// A cell's float sums, in a fixed order.
+fn float_sums(row: &cells::CellDelta) -> [f64; 6] {
+    let s = &row.sums;
+    [s.sum_w, s.sum_w2, s.sum_y, s.sum_y2, s.sum_wy, s.sum_wy2]
+}
 
 /// Both roll-ups as kept, then as recomputed from scratch.
 async fn kept_and_recomputed(db: &DatabaseConnection) -> (Rows, Rows) {
@@ -86,13 +99,21 @@ async fn the_rollup_kept_by_each_write_equals_a_recompute(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("responses.csv");
     let csv = |shift: usize| {
-        let mut text = String::from("response_id,agency_responsible,channel,stratum,weight,score,submitted_at\n");
+        let mut text = String::from(
+            "response_id,agency_responsible,channel,stratum,weight,score,submitted_at,timeliness,clarity\n",
+        );
         for i in 0..120 {
             let k = i + shift;
             let (direction, channel) = [("TP", "phone"), ("ENV", "phone")][k % 2];
             let month = ["2026-09", "2026-10", "2026-11"][k % 3];
             let weight = EXACT_WEIGHTS[k % 5].to_string();
-            text.push_str(&format!("H-{i},{direction},{channel},,{weight},{},{month}-1{} 10:00\n", k % 11, k % 9));
+            let clarity = if k.is_multiple_of(3) { String::new() } else { (k % 10).to_string() };
+            text.push_str(&format!(
+                "H-{i},{direction},{channel},,{weight},{},{month}-1{} 10:00,{},{clarity}\n",
+                k % 11,
+                k % 9,
+                (k + 3) % 11
+            ));
         }
         text
     };
@@ -107,19 +128,24 @@ async fn the_rollup_kept_by_each_write_equals_a_recompute(backend: Backend) {
     }
 
     let (kept, recomputed) = kept_and_recomputed(&db).await;
-    let counted: i64 = kept.iter().map(|row| row.1).sum();
-    assert_eq!(counted, 2 * (200 + 8 * 40 + 120), "every response counted once in each roll-up");
-    assert!(kept.iter().all(|row| row.1 > 0), "no empty cell is kept");
-    assert!(kept.iter().any(|row| row.0.period == "2026-11"), "local months, not UTC ones");
-    assert!(kept.iter().any(|row| row.0.period == "2026-10-31"), "local days: 23:30 on 31 October");
+    let overall =
+        |rows: &Rows| rows.iter().filter(|r| r.key.item == ScoreColumn::Overall).map(|r| r.sums.n).sum::<i64>();
+    assert_eq!(overall(&kept), 2 * (200 + 8 * 40 + 120), "every response counted once in each roll-up");
+    let timeliness = kept.iter().filter(|r| r.key.item == ScoreColumn::Driver(Driver::Timeliness));
+    assert!(timeliness.map(|r| r.sums.n).sum::<i64>() > 0, "the drivers are rolled up too");
+    assert!(kept.iter().all(|row| row.sums.n > 0), "no empty cell is kept");
+    assert!(kept.iter().any(|row| row.key.period == "2026-11"), "local months, not UTC ones");
+    assert!(kept.iter().any(|row| row.key.period == "2026-10-31"), "local days: 23:30 on 31 October");
     assert!(
-        !kept.iter().any(|row| row.0.period == "2026-11-01" && recomputed.iter().all(|r| r.0.period != "2026-11-01")),
+        !kept
+            .iter()
+            .any(|row| row.key.period == "2026-11-01" && recomputed.iter().all(|r| r.key.period != "2026-11-01")),
         "no day that a recompute lacks"
     );
     assert_eq!(kept.len(), recomputed.len());
     for (k, r) in kept.iter().zip(&recomputed) {
-        assert_eq!((&k.0, k.1), (&r.0, r.1), "same cells, same counts");
-        assert_eq!((k.2.to_bits(), k.3.to_bits()), (r.2.to_bits(), r.3.to_bits()), "exact sums in {:?}", k.0);
+        assert_eq!((&k.key, k.sums.n), (&r.key, r.sums.n), "same cells, same counts");
+        assert_eq!(float_sums(k).map(f64::to_bits), float_sums(r).map(f64::to_bits), "exact sums in {:?}", k.key);
     }
 }
 
@@ -137,8 +163,8 @@ async fn any_weights_agree_with_a_recompute_to_rounding(backend: Backend) {
     assert_eq!(kept.len(), recomputed.len());
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1.0);
     for (k, r) in kept.iter().zip(&recomputed) {
-        assert_eq!((&k.0, k.1), (&r.0, r.1));
-        assert!(close(k.2, r.2) && close(k.3, r.3), "{k:?} against {r:?}");
+        assert_eq!((&k.key, k.sums.n), (&r.key, r.sums.n));
+        assert!(float_sums(k).iter().zip(float_sums(r)).all(|(a, b)| close(*a, b)), "{k:?} against {r:?}");
     }
 }
 
@@ -168,10 +194,10 @@ async fn the_rollups_are_built_at_start_up_when_missing_or_stale(backend: Backen
     // The city's time zone setting changes: days and months are cut anew, on the next start.
     app::open_database(&settings("America/Vancouver"), &Clock::system()).await.unwrap();
     let daily = cells::rollup_rows(&db, Rollup::Daily).await.unwrap();
-    let counted: i64 = daily.iter().map(|row| row.1).sum();
+    let counted: i64 = daily.iter().filter(|row| row.key.item == ScoreColumn::Overall).map(|row| row.sums.n).sum();
     assert_eq!(counted, 60, "every response counted");
     // 03:30 UTC on 1 November is 20:30 on 31 October in Vancouver.
-    assert!(daily.iter().any(|row| row.0.period == "2026-10-31"));
+    assert!(daily.iter().any(|row| row.key.period == "2026-10-31"));
     let zone: Tz = "America/Vancouver".parse().unwrap();
     let (kept, recomputed) = {
         let kept = cells::rollup_rows(&db, Rollup::Monthly).await.unwrap();

@@ -282,17 +282,11 @@ async fn the_api_equals_the_pure_functions_on_the_imported_rows(backend: Backend
         cell.sum_w2 += weight * weight;
     }
     let cells: Vec<Cell> = cells.into_values().collect();
-    let from_db = satisfaction::db::repo::cells::cells(
-        &app.db,
-        None,
-        None,
-        &[],
-        satisfaction::db::repo::cells::ScoreColumn::Overall,
-    )
-    .await
-    .unwrap();
+    use satisfaction::db::repo::cells::ScoreColumn;
+    let from_db = satisfaction::db::repo::cells::cells(&app.db, None, None, &[], ScoreColumn::Overall).await.unwrap();
     assert_eq!(from_db, cells, "the database hands over exactly these cells");
-    let rolled = satisfaction::db::repo::cells::rollup_cells(&app.db, None, None, false).await.unwrap();
+    let rolled =
+        satisfaction::db::repo::cells::rollup_cells(&app.db, ScoreColumn::Overall, None, None, false).await.unwrap();
     assert_eq!(rolled, cells, "and so does the roll-up");
     for (by, weighted) in [(GroupBy::Channel, true), (GroupBy::DirectionChannel, false), (GroupBy::None, true)] {
         let options = Options { by, weighted, confidence: 0.9, min_n: 3, direction: None, channel: None };
@@ -320,7 +314,8 @@ async fn the_rollup_matches_the_responses(backend: Backend) {
     let months = period::months("2022-01-01".parse().unwrap(), "2022-02-28".parse().unwrap(), zone);
     let (start, end) = period::bounds(Some("2022-01-01".parse().unwrap()), Some("2022-02-28".parse().unwrap()), zone);
     let direct = cells::cells(&app.db, start, end, &months, ScoreColumn::Overall).await.unwrap();
-    let rolled = cells::rollup_cells(&app.db, Some("2022-01"), Some("2022-02"), true).await.unwrap();
+    let rolled =
+        cells::rollup_cells(&app.db, ScoreColumn::Overall, Some("2022-01"), Some("2022-02"), true).await.unwrap();
     assert!(!rolled.is_empty());
     assert_eq!(rolled, direct);
 
@@ -338,14 +333,15 @@ async fn the_rollup_matches_the_responses(backend: Backend) {
     let months = period::months("2022-01-01".parse().unwrap(), "2022-03-31".parse().unwrap(), zone);
     let (start, end) = period::bounds(Some("2022-01-01".parse().unwrap()), Some("2022-03-31".parse().unwrap()), zone);
     let direct = cells::cells(&app.db, start, end, &months, ScoreColumn::Overall).await.unwrap();
-    let rolled = cells::rollup_cells(&app.db, Some("2022-01"), Some("2022-03"), true).await.unwrap();
+    let rolled =
+        cells::rollup_cells(&app.db, ScoreColumn::Overall, Some("2022-01"), Some("2022-03"), true).await.unwrap();
     assert_eq!(rolled, direct);
     assert!(rolled.iter().any(|c| c.month == "2022-03" && c.score == 2));
 
     // `satisfaction rollup` rebuilds it from scratch, identically.
     let output = satisfaction(Some(&app.database.url), &["rollup"], None);
     assert!(String::from_utf8_lossy(&output.stdout).contains("recomputed for 3 months"), "{}", stderr(&output));
-    assert_eq!(cells::rollup_cells(&app.db, None, None, true).await.unwrap(), direct);
+    assert_eq!(cells::rollup_cells(&app.db, ScoreColumn::Overall, None, None, true).await.unwrap(), direct);
 }
 
 on_both_databases!(the_rollup_matches_the_responses);
@@ -385,7 +381,7 @@ async fn any_period_equals_a_scan_of_the_responses(backend: Backend) {
     let mut compared = 0;
     for (from, to) in periods {
         for months in [false, true] {
-            let rolled = period_cells(&app.db, zone, months, from, to, ScoreColumn::Overall).await.unwrap();
+            let rolled = period_cells(&app.db, months, from, to, ScoreColumn::Overall).await.unwrap();
             let scanned = direct_cells(&app.db, zone, months, from, to, ScoreColumn::Overall).await.unwrap();
             assert_eq!(sorted(rolled.clone()), sorted(scanned), "{from:?}..{to:?}, months: {months}");
             compared += rolled.len();
@@ -395,3 +391,91 @@ async fn any_period_equals_a_scan_of_the_responses(backend: Backend) {
 }
 
 on_both_databases!(any_period_equals_a_scan_of_the_responses);
+
+/// Responses with drivers over four months (some drivers left empty), weights with exact binary
+/// sums: the drivers' cells and their moments with the overall score, read from the roll-ups
+/// for any period, equal a scan of `responses`; so do the figures the API gives.
+async fn drivers_of_any_period_equal_a_scan_of_the_responses(backend: Backend) {
+    use satisfaction::db::repo::cells::{ScoreColumn, scanned_moments};
+    use satisfaction::domain::Driver;
+    use satisfaction::reporting::{
+        period,
+        service::{direct_cells, period_cells, period_moments},
+    };
+    use satisfaction::stats::{self, GroupBy, Options};
+    let app = spawn_app(backend).await;
+    let key = app.api_key().await;
+    let zone = app.jobs.settings.time_zone;
+    let mut csv = String::from(
+        "response_id,agency_responsible,channel,weight,score,submitted_at,timeliness,courtesy,competence,clarity,fairness\n",
+    );
+    for i in 0..700usize {
+        let (direction, channel) = [("TP", "phone"), ("TP", "email"), ("ENV", "phone"), ("ENV", "web_form")][i % 4];
+        let weight = [1.0, 2.5, 4.0, 0.5, 3.25][i % 5];
+        let score = (3 + i * 7 % 8) as u32;
+        let day = format!("2022-{:02}-{:02}T{:02}:30:00-05:00", 1 + i % 4, 1 + i * 11 % 28, 8 + i % 15);
+        let driver = |k: usize| {
+            if (i + k).is_multiple_of(6) { String::new() } else { ((score as usize + k * i) % 11).to_string() }
+        };
+        csv.push_str(&format!(
+            "D-{i},{direction},{channel},{weight},{score},{day},{},{},{},{},{}\n",
+            driver(0),
+            driver(1),
+            driver(2),
+            driver(3),
+            driver(4)
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("drivers.csv");
+    std::fs::write(&file, csv).unwrap();
+    let output = satisfaction(Some(&app.database.url), &["import", "responses", file.to_str().unwrap()], None);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let date = |raw: &str| Some(raw.parse::<chrono::NaiveDate>().unwrap());
+    let periods = [
+        (date("2022-01-01"), date("2022-04-30")),
+        (date("2022-01-15"), date("2022-03-10")),
+        (date("2022-02-07"), date("2022-02-07")),
+        (date("2022-02-05"), date("2022-03-31")),
+        (None, date("2022-02-20")),
+        (date("2022-03-02"), None),
+        (date("2023-05-01"), date("2023-05-09")),
+        (None, None),
+    ];
+    let mut compared = 0;
+    for (from, to) in periods {
+        let (start, end) = period::bounds(from, to, zone);
+        for driver in Driver::ALL {
+            let item = ScoreColumn::Driver(driver);
+            let rolled = period_cells(&app.db, false, from, to, item).await.unwrap();
+            let scanned = direct_cells(&app.db, zone, false, from, to, item).await.unwrap();
+            assert_eq!(rolled, scanned, "{driver:?} {from:?}..{to:?}");
+            let rolled = period_moments(&app.db, from, to, driver).await.unwrap();
+            let scanned = scanned_moments(&app.db, start, end, driver).await.unwrap();
+            assert_eq!(rolled, scanned, "{driver:?} {from:?}..{to:?}");
+            compared += rolled.len();
+        }
+    }
+    assert!(compared > 300, "the periods hold answered drivers: {compared} moment cells compared");
+
+    // The API: each driver's mean and interval from its cells, its r from its moments.
+    let (from, to) = (date("2022-01-15"), date("2022-03-10"));
+    let (start, end) = period::bounds(from, to, zone);
+    let (status, body) = app.get_json(&key, "/api/v1/stats/drivers?from=2022-01-15&to=2022-03-10&min_n=0").await;
+    assert_eq!(status, Status::Ok, "{body}");
+    let options =
+        Options { by: GroupBy::None, weighted: true, confidence: 0.95, min_n: 0, direction: None, channel: None };
+    for (figures, driver) in body["drivers"].as_array().unwrap().iter().zip(Driver::ALL) {
+        let cells = direct_cells(&app.db, zone, false, from, to, ScoreColumn::Driver(driver)).await.unwrap();
+        let estimate = stats::estimate(&cells, &options).overall;
+        assert_eq!(figures["n"], estimate.n, "{driver:?}");
+        close(&figures["mean"], estimate.mean.unwrap());
+        close(&figures["ci_low"], estimate.ci_low.unwrap());
+        let moments = scanned_moments(&app.db, start, end, driver).await.unwrap();
+        let r = stats::drivers::correlation(&moments, true, 0.95).r.unwrap();
+        close(&figures["correlation"]["r"], r);
+    }
+}
+
+on_both_databases!(drivers_of_any_period_equal_a_scan_of_the_responses);

@@ -9,22 +9,12 @@ use sea_orm::{
 };
 
 pub use super::rollups::{
-    CellDelta, CellKey, MonthBoundary, Rollup, add_to_cell, add_to_cells, label_by_starts, refresh, rollup_rows,
+    CellDelta, CellKey, CellSums, MonthBoundary, Rollup, ScoreColumn, add_to_cells, label_by_starts, refresh,
+    rollup_rows,
 };
 use crate::db::entities::{channel, direction, response};
 use crate::domain::Driver;
 use crate::stats::Cell;
-
-/// The column holding a driver's score.
-fn driver_column(driver: Driver) -> response::Column {
-    match driver {
-        Driver::Timeliness => response::Column::ScoreTimeliness,
-        Driver::Courtesy => response::Column::ScoreCourtesy,
-        Driver::Competence => response::Column::ScoreCompetence,
-        Driver::Clarity => response::Column::ScoreClarity,
-        Driver::Fairness => response::Column::ScoreFairness,
-    }
-}
 
 #[derive(Debug, FromQueryResult)]
 struct CellRow {
@@ -82,13 +72,6 @@ async fn load_cells(db: &impl ConnectionTrait, query: &SelectStatement) -> Resul
         .collect())
 }
 
-/// Which score column the cells are built on.
-#[derive(Debug, Clone, Copy)]
-pub enum ScoreColumn {
-    Overall,
-    Driver(Driver),
-}
-
 /// Cells of responses submitted in `[from, to)`. `months` (ascending) labels each response with
 /// its month in the city's time zone; empty when the breakdown does not need months.
 pub async fn cells(
@@ -102,10 +85,7 @@ pub async fn cells(
     let submitted = || Expr::col((response::Entity, R::SubmittedAt));
     // Each response labelled with its month by the months' starts.
     let month = label_by_starts(submitted, months);
-    let score_column = match score {
-        ScoreColumn::Overall => R::OverallScore,
-        ScoreColumn::Driver(driver) => driver_column(driver),
-    };
+    let score_column = score.column();
     let weight = || Expr::col((response::Entity, R::Weight));
     let mut query = Query::select();
     query
@@ -151,69 +131,97 @@ pub async fn submission_span(
     Ok(span.map(|s| (s.first, s.last)).unwrap_or((None, None)))
 }
 
+/// The sums of the overall score y beside a driver's score x, as SQL expressions over
+/// `responses`: Σy, Σy², Σwy, Σwy².
+fn overall_sums(query: &mut SelectStatement, table: impl IntoIden + Clone + 'static) {
+    let col = |name: &str| Expr::col((table.clone(), Alias::new(name)));
+    let weight = || col("weight");
+    let y = || col("overall_score").cast_as(Alias::new("double precision"));
+    query
+        .expr_as(Func::sum(y()), Alias::new("sum_y"))
+        .expr_as(Func::sum(y().mul(y())), Alias::new("sum_y2"))
+        .expr_as(Func::sum(weight().mul(y())), Alias::new("sum_wy"))
+        .expr_as(Func::sum(weight().mul(y()).mul(y())), Alias::new("sum_wy2"));
+}
+
 #[derive(Debug, FromQueryResult)]
-struct JointRow {
+struct MomentRow {
     direction: String,
     channel: String,
     driver: i32,
-    overall: i32,
     n: i64,
     sum_w: f64,
     sum_w2: f64,
+    sum_y: f64,
+    sum_y2: f64,
+    sum_wy: f64,
+    sum_wy2: f64,
 }
 
-/// Joint cells (driver score × overall score) of responses submitted in `[from, to)`.
-pub async fn joint_cells(
+async fn load_moments(
+    db: &impl ConnectionTrait,
+    query: &SelectStatement,
+) -> Result<Vec<crate::stats::drivers::MomentCell>, DbErr> {
+    let statement = db.get_database_backend().build(query);
+    Ok(MomentRow::find_by_statement(statement)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|r| (0..=10).contains(&r.driver))
+        .map(|r| crate::stats::drivers::MomentCell {
+            direction: r.direction,
+            channel: r.channel,
+            driver: r.driver as u8,
+            count: r.n as u64,
+            sum_w: r.sum_w,
+            sum_w2: r.sum_w2,
+            sum_y: r.sum_y,
+            sum_y2: r.sum_y2,
+            sum_wy: r.sum_wy,
+            sum_wy2: r.sum_wy2,
+        })
+        .collect())
+}
+
+/// Groups moment rows by (direction, channel, driver score), in that order.
+fn by_moment_key(query: &mut SelectStatement) {
+    for key in ["direction", "channel", "driver"] {
+        query.group_by_col(Alias::new(key)).order_by(Alias::new(key), Order::Asc);
+    }
+}
+
+/// A driver's moment cells (per direction, channel and driver score, with the sums of the
+/// overall score) computed from the responses submitted in `[from, to)`. The reports read them
+/// from the roll-ups (`rolled_up_moments`); this scan is the reference they are checked against.
+pub async fn scanned_moments(
     db: &impl ConnectionTrait,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
     driver: Driver,
-) -> Result<Vec<crate::stats::drivers::JointCell>, DbErr> {
+) -> Result<Vec<crate::stats::drivers::MomentCell>, DbErr> {
     use response::Column as R;
-    let driver = driver_column(driver);
+    let driver = ScoreColumn::Driver(driver).column();
     let weight = || Expr::col((response::Entity, R::Weight));
     let mut query = Query::select();
     query
         .expr_as(Expr::col((direction::Entity, direction::Column::Code)), Alias::new("direction"))
         .expr_as(Expr::col((channel::Entity, channel::Column::Code)), Alias::new("channel"))
         .expr_as(Expr::col((response::Entity, driver)).cast_as(Alias::new("integer")), Alias::new("driver"))
-        .expr_as(Expr::col((response::Entity, R::OverallScore)).cast_as(Alias::new("integer")), Alias::new("overall"))
         .expr_as(Func::count(Expr::col((response::Entity, R::Id))), Alias::new("n"))
         .expr_as(Func::sum(weight()).cast_as(Alias::new("double precision")), Alias::new("sum_w"))
         .expr_as(Func::sum(weight().mul(weight())).cast_as(Alias::new("double precision")), Alias::new("sum_w2"))
         .from(response::Entity)
-        .and_where(Expr::col((response::Entity, driver)).is_not_null())
-        .group_by_col(Alias::new("direction"))
-        .group_by_col(Alias::new("channel"))
-        .group_by_col(Alias::new("driver"))
-        .group_by_col(Alias::new("overall"))
-        .order_by(Alias::new("direction"), Order::Asc)
-        .order_by(Alias::new("channel"), Order::Asc)
-        .order_by(Alias::new("driver"), Order::Asc)
-        .order_by(Alias::new("overall"), Order::Asc);
+        .and_where(Expr::col((response::Entity, driver)).is_not_null());
+    overall_sums(&mut query, response::Entity);
     join_codes(&mut query, response::Entity);
+    by_moment_key(&mut query);
     if let Some(from) = from {
         query.and_where(Expr::col((response::Entity, R::SubmittedAt)).gte(from));
     }
     if let Some(to) = to {
         query.and_where(Expr::col((response::Entity, R::SubmittedAt)).lt(to));
     }
-    let statement = db.get_database_backend().build(&query);
-    Ok(JointRow::find_by_statement(statement)
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|r| (0..=10).contains(&r.driver) && (0..=10).contains(&r.overall))
-        .map(|r| crate::stats::drivers::JointCell {
-            direction: r.direction,
-            channel: r.channel,
-            driver: r.driver as u8,
-            overall: r.overall as u8,
-            count: r.n as u64,
-            sum_w: r.sum_w,
-            sum_w2: r.sum_w2,
-        })
-        .collect())
+    load_moments(db, &query).await
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -274,6 +282,7 @@ pub async fn response_counts(
 async fn rolled_up_cells(
     db: &impl ConnectionTrait,
     rollup: Rollup,
+    item: ScoreColumn,
     first: Option<&str>,
     last: Option<&str>,
     with_months: bool,
@@ -295,7 +304,8 @@ async fn rolled_up_cells(
         .expr_as(Func::sum(col("n")).cast_as(Alias::new("bigint")), Alias::new("n"))
         .expr_as(Func::sum(col("sum_w")).cast_as(Alias::new("double precision")), Alias::new("sum_w"))
         .expr_as(Func::sum(col("sum_w2")).cast_as(Alias::new("double precision")), Alias::new("sum_w2"))
-        .from(table.clone());
+        .from(table.clone())
+        .and_where(col("item").eq(item.label()));
     join_codes(&mut query, table.clone());
     by_cell_key(&mut query);
     if with_months {
@@ -311,23 +321,60 @@ async fn rolled_up_cells(
     load_cells(db, &query).await
 }
 
-/// Cells from the daily roll-up for the days `[first, last]` ("YYYY-MM-DD", inclusive).
+/// Cells of `item` from the daily roll-up for the days `[first, last]` ("YYYY-MM-DD",
+/// inclusive).
 pub async fn daily_cells(
     db: &impl ConnectionTrait,
+    item: ScoreColumn,
     first: &str,
     last: &str,
     with_months: bool,
 ) -> Result<Vec<Cell>, DbErr> {
-    rolled_up_cells(db, Rollup::Daily, Some(first), Some(last), with_months).await
+    rolled_up_cells(db, Rollup::Daily, item, Some(first), Some(last), with_months).await
 }
 
-/// Cells from the monthly roll-up for the months `[first, last]` ("YYYY-MM", inclusive; `None`
-/// is open-ended), labelled by month when `with_months`.
+/// Cells of `item` from the monthly roll-up for the months `[first, last]` ("YYYY-MM",
+/// inclusive; `None` is open-ended), labelled by month when `with_months`.
 pub async fn rollup_cells(
     db: &impl ConnectionTrait,
+    item: ScoreColumn,
     first: Option<&str>,
     last: Option<&str>,
     with_months: bool,
 ) -> Result<Vec<Cell>, DbErr> {
-    rolled_up_cells(db, Rollup::Monthly, first, last, with_months).await
+    rolled_up_cells(db, Rollup::Monthly, item, first, last, with_months).await
+}
+
+/// A driver's moment cells from a roll-up for the periods `[first, last]` (labels, inclusive;
+/// `None` is open-ended): the cells' x is the driver's score, their sums of y the overall
+/// score's.
+pub async fn rolled_up_moments(
+    db: &impl ConnectionTrait,
+    rollup: Rollup,
+    driver: Driver,
+    first: Option<&str>,
+    last: Option<&str>,
+) -> Result<Vec<crate::stats::drivers::MomentCell>, DbErr> {
+    let table = Alias::new(rollup.table());
+    let col = |name: &str| Expr::col((table.clone(), Alias::new(name)));
+    let sum = |name: &str| Func::sum(col(name)).cast_as(Alias::new("double precision"));
+    let mut query = Query::select();
+    query
+        .expr_as(Expr::col((direction::Entity, direction::Column::Code)), Alias::new("direction"))
+        .expr_as(Expr::col((channel::Entity, channel::Column::Code)), Alias::new("channel"))
+        .expr_as(col("score").cast_as(Alias::new("integer")), Alias::new("driver"))
+        .expr_as(Func::sum(col("n")).cast_as(Alias::new("bigint")), Alias::new("n"));
+    for name in ["sum_w", "sum_w2", "sum_y", "sum_y2", "sum_wy", "sum_wy2"] {
+        query.expr_as(sum(name), Alias::new(name));
+    }
+    query.from(table.clone()).and_where(col("item").eq(ScoreColumn::Driver(driver).label()));
+    join_codes(&mut query, table.clone());
+    by_moment_key(&mut query);
+    if let Some(first) = first {
+        query.and_where(col(rollup.period()).gte(first));
+    }
+    if let Some(last) = last {
+        query.and_where(col(rollup.period()).lte(last));
+    }
+    load_moments(db, &query).await
 }

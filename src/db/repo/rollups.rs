@@ -8,6 +8,7 @@ use sea_orm::{
 };
 
 use crate::db::entities::response;
+use crate::domain::Driver;
 
 /// A month of the report: its label and where it starts (UTC instant of local midnight).
 #[derive(Debug, Clone)]
@@ -42,55 +43,166 @@ impl Rollup {
     }
 }
 
-/// The roll-up cell a response counts in.
+/// The 0–10 item a cell counts: the overall score or one driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScoreColumn {
+    Overall,
+    Driver(Driver),
+}
+
+impl ScoreColumn {
+    pub const ALL: [ScoreColumn; 6] = [
+        ScoreColumn::Overall,
+        ScoreColumn::Driver(Driver::Timeliness),
+        ScoreColumn::Driver(Driver::Courtesy),
+        ScoreColumn::Driver(Driver::Competence),
+        ScoreColumn::Driver(Driver::Clarity),
+        ScoreColumn::Driver(Driver::Fairness),
+    ];
+
+    /// The value of the roll-ups' `item` column.
+    pub fn label(self) -> &'static str {
+        match self {
+            ScoreColumn::Overall => "overall",
+            ScoreColumn::Driver(driver) => driver.as_str(),
+        }
+    }
+
+    pub fn from_label(label: &str) -> Option<ScoreColumn> {
+        ScoreColumn::ALL.into_iter().find(|item| item.label() == label)
+    }
+
+    /// The column of `responses` holding this item.
+    pub fn column(self) -> response::Column {
+        match self {
+            ScoreColumn::Overall => response::Column::OverallScore,
+            ScoreColumn::Driver(Driver::Timeliness) => response::Column::ScoreTimeliness,
+            ScoreColumn::Driver(Driver::Courtesy) => response::Column::ScoreCourtesy,
+            ScoreColumn::Driver(Driver::Competence) => response::Column::ScoreCompetence,
+            ScoreColumn::Driver(Driver::Clarity) => response::Column::ScoreClarity,
+            ScoreColumn::Driver(Driver::Fairness) => response::Column::ScoreFairness,
+        }
+    }
+
+    /// This item's score in a response (`None`: not answered, or not applicable).
+    pub fn score_of(self, row: &response::Model) -> Option<i16> {
+        match self {
+            ScoreColumn::Overall => Some(row.overall_score),
+            ScoreColumn::Driver(Driver::Timeliness) => row.score_timeliness,
+            ScoreColumn::Driver(Driver::Courtesy) => row.score_courtesy,
+            ScoreColumn::Driver(Driver::Competence) => row.score_competence,
+            ScoreColumn::Driver(Driver::Clarity) => row.score_clarity,
+            ScoreColumn::Driver(Driver::Fairness) => row.score_fairness,
+        }
+    }
+}
+
+/// The roll-up cell a response counts in, for one item.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CellKey {
     /// "YYYY-MM" or "YYYY-MM-DD" (as the roll-up is), in the city's time zone.
     pub period: String,
+    pub item: ScoreColumn,
     pub direction_id: i64,
     pub channel_id: i64,
     pub stratum: String,
+    /// The item's score.
     pub score: i16,
 }
 
-/// Add one response of weight `weight` to its cell (`sign` = 1), or take one away (`sign` = −1),
-/// in one atomic statement: `INSERT … ON CONFLICT DO UPDATE` adds to the row whoever else is
-/// adding to it at the same moment. A cell brought to zero responses is deleted, so the table
-/// holds exactly the cells a full recompute would.
-pub async fn add_to_cell(
-    db: &impl ConnectionTrait,
-    rollup: Rollup,
-    key: &CellKey,
-    weight: f64,
-    sign: i8,
-) -> Result<(), DbErr> {
-    let sign = f64::from(sign.signum());
-    let delta = CellDelta { key: key.clone(), n: sign as i64, sum_w: sign * weight, sum_w2: sign * weight * weight };
-    add_to_cells(db, rollup, &[delta]).await
+impl CellKey {
+    /// A total order, so that concurrent writers take the cells' row locks in the same order.
+    pub fn sort_key(&self) -> (&str, &str, i64, i64, &str, i16) {
+        (&self.period, self.item.label(), self.direction_id, self.channel_id, &self.stratum, self.score)
+    }
 }
 
+/// The sums a cell keeps: count, Σw and Σw² of its responses, and of the same responses'
+/// overall score y, Σy, Σy², Σwy and Σwy² (a driver's joint moments with the overall score:
+/// with x the cell's score, Σwxy = x·Σwy).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CellSums {
+    pub n: i64,
+    pub sum_w: f64,
+    pub sum_w2: f64,
+    pub sum_y: f64,
+    pub sum_y2: f64,
+    pub sum_wy: f64,
+    pub sum_wy2: f64,
+}
+
+impl CellSums {
+    /// What one response of weight `w` and overall score `y` adds (`sign` = 1) or takes away
+    /// (`sign` = −1).
+    pub fn of_one(w: f64, y: i16, sign: i8) -> CellSums {
+        let (s, y) = (f64::from(sign.signum()), f64::from(y));
+        CellSums {
+            n: i64::from(sign.signum()),
+            sum_w: s * w,
+            sum_w2: s * w * w,
+            sum_y: s * y,
+            sum_y2: s * y * y,
+            sum_wy: s * w * y,
+            sum_wy2: s * w * y * y,
+        }
+    }
+
+    pub fn add(&mut self, other: &CellSums) {
+        self.n += other.n;
+        self.sum_w += other.sum_w;
+        self.sum_w2 += other.sum_w2;
+        self.sum_y += other.sum_y;
+        self.sum_y2 += other.sum_y2;
+        self.sum_wy += other.sum_wy;
+        self.sum_wy2 += other.sum_wy2;
+    }
+}
+
+/// What a set of writes adds to one cell (negative when responses leave it); also a row of a
+/// roll-up as read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellDelta {
+    pub key: CellKey,
+    pub sums: CellSums,
+}
+
+const SUM_COLUMNS: [&str; 7] = ["n", "sum_w", "sum_w2", "sum_y", "sum_y2", "sum_wy", "sum_wy2"];
+
 /// Every row of a roll-up, in key order (for checks against a recompute).
-pub async fn rollup_rows(db: &impl ConnectionTrait, rollup: Rollup) -> Result<Vec<(CellKey, i64, f64, f64)>, DbErr> {
+pub async fn rollup_rows(db: &impl ConnectionTrait, rollup: Rollup) -> Result<Vec<CellDelta>, DbErr> {
     let (table, period) = (rollup.table(), rollup.period());
     let rows = db
         .query_all_raw(sea_orm::Statement::from_string(
             db.get_database_backend(),
             format!(
-                "SELECT {period}, direction_id, channel_id, stratum, score, n, sum_w, sum_w2 FROM {table} \
-                 ORDER BY {period}, direction_id, channel_id, stratum, score"
+                "SELECT {period}, item, direction_id, channel_id, stratum, score, {} FROM {table} \
+                 ORDER BY item, {period}, direction_id, channel_id, stratum, score",
+                SUM_COLUMNS.join(", ")
             ),
         ))
         .await?;
     rows.iter()
         .map(|row| {
+            let item: String = row.try_get_by_index(1)?;
             let key = CellKey {
                 period: row.try_get_by_index(0)?,
-                direction_id: row.try_get_by_index(1)?,
-                channel_id: row.try_get_by_index(2)?,
-                stratum: row.try_get_by_index(3)?,
-                score: row.try_get_by_index(4)?,
+                item: ScoreColumn::from_label(&item)
+                    .ok_or_else(|| DbErr::Custom(format!("unknown item {item:?} in {table}")))?,
+                direction_id: row.try_get_by_index(2)?,
+                channel_id: row.try_get_by_index(3)?,
+                stratum: row.try_get_by_index(4)?,
+                score: row.try_get_by_index(5)?,
             };
-            Ok((key, row.try_get_by_index(5)?, row.try_get_by_index(6)?, row.try_get_by_index(7)?))
+            let sums = CellSums {
+                n: row.try_get_by_index(6)?,
+                sum_w: row.try_get_by_index(7)?,
+                sum_w2: row.try_get_by_index(8)?,
+                sum_y: row.try_get_by_index(9)?,
+                sum_y2: row.try_get_by_index(10)?,
+                sum_wy: row.try_get_by_index(11)?,
+                sum_wy2: row.try_get_by_index(12)?,
+            };
+            Ok(CellDelta { key, sums })
         })
         .collect()
 }
@@ -116,7 +228,8 @@ pub fn label_by_starts(at: impl Fn() -> SimpleExpr, periods: &[MonthBoundary]) -
 
 /// Recompute the rows of a roll-up for consecutive periods (months or days: label and the
 /// instant each begins, ascending; the last ends at `end`) from `responses`, in one transaction:
-/// delete them, then one `INSERT … SELECT` labelling each response by `label_by_starts`.
+/// delete them, then one `INSERT … SELECT` per item labelling each response by
+/// `label_by_starts`.
 pub async fn refresh<C>(db: &C, rollup: Rollup, periods: &[MonthBoundary], end: DateTime<Utc>) -> Result<(), DbErr>
 where
     C: ConnectionTrait + sea_orm::TransactionTrait,
@@ -127,88 +240,99 @@ where
     let table = Alias::new(rollup.table());
     let submitted = || Expr::col(R::SubmittedAt);
     let weight = || Expr::col(R::Weight);
+    let overall = || Expr::col(R::OverallScore).cast_as(Alias::new("double precision"));
     let delete = Query::delete()
         .from_table(table.clone())
         .and_where(Expr::col(Alias::new(rollup.period())).gte(first.label.clone()))
         .and_where(Expr::col(Alias::new(rollup.period())).lte(last.label.clone()))
         .take();
-    let select = Query::select()
-        .expr_as(label_by_starts(submitted, periods), Alias::new("period_label"))
-        .columns([R::DirectionId, R::ChannelId, R::Stratum, R::OverallScore])
-        .expr(Func::count(Expr::col(R::Id)))
-        .expr(Func::sum(weight()))
-        .expr(Func::sum(weight().mul(weight())))
-        .from(response::Entity)
-        .and_where(submitted().gte(first.starts))
-        .and_where(submitted().lt(end))
-        .group_by_col(Alias::new("period_label"))
-        .group_by_columns([R::DirectionId, R::ChannelId, R::Stratum, R::OverallScore])
-        .take();
-    let columns = [rollup.period(), "direction_id", "channel_id", "stratum", "score", "n", "sum_w", "sum_w2"];
-    let insert = Query::insert()
-        .into_table(table)
-        .columns(columns.map(Alias::new))
-        .select_from(select)
-        .map_err(|e| DbErr::Custom(e.to_string()))?
-        .take();
+    let mut columns = vec![rollup.period(), "item", "direction_id", "channel_id", "stratum", "score"];
+    columns.extend(SUM_COLUMNS);
     let txn = crate::db::begin_write(db).await?;
     txn.execute(&delete).await?;
-    txn.execute(&insert).await?;
+    for item in ScoreColumn::ALL {
+        let select = Query::select()
+            .expr_as(label_by_starts(submitted, periods), Alias::new("period_label"))
+            .expr(Expr::val(item.label()))
+            .columns([R::DirectionId, R::ChannelId, R::Stratum])
+            .column(item.column())
+            .expr(Func::count(Expr::col(R::Id)))
+            .expr(Func::sum(weight()))
+            .expr(Func::sum(weight().mul(weight())))
+            .expr(Func::sum(overall()))
+            .expr(Func::sum(overall().mul(overall())))
+            .expr(Func::sum(weight().mul(overall())))
+            .expr(Func::sum(weight().mul(overall()).mul(overall())))
+            .from(response::Entity)
+            .and_where(Expr::col(item.column()).is_not_null())
+            .and_where(submitted().gte(first.starts))
+            .and_where(submitted().lt(end))
+            .group_by_col(Alias::new("period_label"))
+            .group_by_columns([R::DirectionId, R::ChannelId, R::Stratum, item.column()])
+            .take();
+        let insert = Query::insert()
+            .into_table(table.clone())
+            .columns(columns.iter().map(|c| Alias::new(*c)))
+            .select_from(select)
+            .map_err(|e| DbErr::Custom(e.to_string()))?
+            .take();
+        txn.execute(&insert).await?;
+    }
     txn.commit().await
 }
 
-/// What a set of writes adds to one cell (negative when responses leave it).
-#[derive(Debug, Clone, PartialEq)]
-pub struct CellDelta {
-    pub key: CellKey,
-    pub n: i64,
-    pub sum_w: f64,
-    pub sum_w2: f64,
-}
-
-/// Add many deltas to a roll-up: one `INSERT … VALUES … ON CONFLICT DO UPDATE` per thousand
+/// Add many deltas to a roll-up: one `INSERT … VALUES … ON CONFLICT DO UPDATE` per few hundred
 /// cells, the numbers bound as typed parameters (no decimal text in between). Cells brought to
 /// zero responses are deleted.
 pub async fn add_to_cells(db: &impl ConnectionTrait, rollup: Rollup, deltas: &[CellDelta]) -> Result<(), DbErr> {
     use crate::db::sql::Params;
     let (table, period) = (rollup.table(), rollup.period());
+    let key_columns = format!("item, {period}, direction_id, channel_id, stratum, score");
+    let additions: Vec<String> = SUM_COLUMNS.iter().map(|c| format!("{c} = {table}.{c} + excluded.{c}")).collect();
     for chunk in crate::db::sql::fixed_shapes(deltas) {
         let mut params = Params::new(db.get_database_backend());
         let rows: Vec<String> = chunk
             .iter()
             .map(|delta| {
+                let (key, sums) = (&delta.key, &delta.sums);
                 let values = [
-                    params.bind(delta.key.period.clone()),
-                    params.bind(delta.key.direction_id),
-                    params.bind(delta.key.channel_id),
-                    params.bind(delta.key.stratum.clone()),
-                    params.bind(delta.key.score),
-                    params.bind(delta.n),
-                    params.bind(delta.sum_w),
-                    params.bind(delta.sum_w2),
+                    params.bind(key.item.label()),
+                    params.bind(key.period.clone()),
+                    params.bind(key.direction_id),
+                    params.bind(key.channel_id),
+                    params.bind(key.stratum.clone()),
+                    params.bind(key.score),
+                    params.bind(sums.n),
+                    params.bind(sums.sum_w),
+                    params.bind(sums.sum_w2),
+                    params.bind(sums.sum_y),
+                    params.bind(sums.sum_y2),
+                    params.bind(sums.sum_wy),
+                    params.bind(sums.sum_wy2),
                 ];
                 format!("({})", values.join(", "))
             })
             .collect();
         let sql = format!(
-            "INSERT INTO {table} ({period}, direction_id, channel_id, stratum, score, n, sum_w, sum_w2) VALUES {} \
-             ON CONFLICT ({period}, direction_id, channel_id, stratum, score) DO UPDATE SET \
-             n = {table}.n + excluded.n, sum_w = {table}.sum_w + excluded.sum_w, \
-             sum_w2 = {table}.sum_w2 + excluded.sum_w2",
-            rows.join(", ")
+            "INSERT INTO {table} ({key_columns}, {}) VALUES {} ON CONFLICT ({key_columns}) DO UPDATE SET {}",
+            SUM_COLUMNS.join(", "),
+            rows.join(", "),
+            additions.join(", ")
         );
         db.execute_raw(params.statement(sql)).await?;
     }
-    for delta in deltas.iter().filter(|d| d.n < 0) {
+    for delta in deltas.iter().filter(|d| d.sums.n < 0) {
         let mut params = Params::new(db.get_database_backend());
+        let key = &delta.key;
         let sql = format!(
-            "DELETE FROM {table} WHERE {period} = {} AND direction_id = {} AND channel_id = {} \
+            "DELETE FROM {table} WHERE item = {} AND {period} = {} AND direction_id = {} AND channel_id = {} \
              AND stratum = {} AND score = {} AND n <= 0",
-            params.bind(delta.key.period.clone()),
-            params.bind(delta.key.direction_id),
-            params.bind(delta.key.channel_id),
-            params.bind(delta.key.stratum.clone()),
-            params.bind(delta.key.score)
+            params.bind(key.item.label()),
+            params.bind(key.period.clone()),
+            params.bind(key.direction_id),
+            params.bind(key.channel_id),
+            params.bind(key.stratum.clone()),
+            params.bind(key.score)
         );
         db.execute_raw(params.statement(sql)).await?;
     }
