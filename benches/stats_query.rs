@@ -1,7 +1,8 @@
 //! The whole statistics query, database included: N responses (default 1,000,000, or the first
 //! argument) over one year, `stats --by direction,channel`, `--by month` and overall, for the
 //! whole year (whole months: the monthly roll-up), the last 30 days, a quarter starting mid-month
-//! and a single day (edge days from the daily roll-up), on SQLite and on PostgreSQL
+//! and a single day (edge days from the daily roll-up), then the five drivers with their
+//! correlations (`stats drivers`) for the same periods, on SQLite and on PostgreSQL
 //! (`TEST_POSTGRES_URL`). Run with `cargo bench --bench stats_query [-- N]`.
 
 use std::time::{Duration, Instant};
@@ -63,6 +64,24 @@ async fn bench(backend: &str, url: &str, n: u64) {
             time_query(backend, &conn, &settings, period, by, &query, (period == "year").then_some(n)).await;
         }
     }
+    for (period, from, to) in periods {
+        let query = StatsQuery { from: Some(from.into()), to: Some(to.into()), ..Default::default() };
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let started = Instant::now();
+            let drivers = reporting::analysis::drivers(&conn, &settings, &query).await.expect("drivers");
+            times.push(started.elapsed());
+            assert!(drivers.drivers.iter().all(|d| d.n > 0 && d.correlation.r.is_some()), "{period}");
+        }
+        times.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!(
+            "{backend}: {period:<18} drivers (5, with r)          median {:>8.1} ms  (min {:.1}, max {:.1})",
+            ms(times[2]),
+            ms(times[0]),
+            ms(times[4])
+        );
+    }
 }
 
 async fn time_query(
@@ -96,7 +115,9 @@ async fn time_query(
     }
 }
 
-/// N pseudo-random responses: scores skewed high as in a real 311 survey, 48 strata, weights 1–7.
+/// N pseudo-random responses (a multiplicative hash of the row number: SQLite would evaluate
+/// `random()` anew at each use of a flattened subquery's column): scores skewed high as in a real 311 survey, 48 strata, weights 1–7;
+/// each driver answered by nine responses in ten, near the overall score.
 async fn fill(conn: &DatabaseConnection, backend: &str, n: u64) {
     let score = |r: &str| {
         format!(
@@ -104,19 +125,33 @@ async fn fill(conn: &DatabaseConnection, backend: &str, n: u64) {
              WHEN {r} < 94 THEN 5 ELSE {r} % 5 END"
         )
     };
+    // Driver k: empty for one response in ten, else the score moved by −1, 0 or +1 within 0–10.
+    let drivers: Vec<String> = (1..=5)
+        .map(|k| {
+            format!(
+                "CASE WHEN (x + {k}) % 10 = 0 THEN NULL WHEN s + (x / {k}) % 3 - 1 > 10 THEN 10 \
+                 WHEN s + (x / {k}) % 3 - 1 < 0 THEN 0 ELSE s + (x / {k}) % 3 - 1 END"
+            )
+        })
+        .collect();
+    let drivers = drivers.join(", ");
+    let columns = "overall_score, score_timeliness, score_courtesy, score_competence, score_clarity, score_fairness, \
+                   follow_up_requested, completion, source, submitted_at, direction_id, channel_id, stratum, weight, created_at";
     let sql = if backend == "sqlite" {
         format!(
             "WITH RECURSIVE seq(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM seq WHERE x < {n}) \
-             INSERT INTO responses (overall_score, follow_up_requested, completion, source, submitted_at, direction_id, channel_id, stratum, weight, created_at) \
-             SELECT {}, 0, 'complete', 'import', strftime('%Y-%m-%dT%H:%M:%S+00:00', '2022-01-01 05:00:00', '+' || ((x * 31) % 31536000) || ' seconds'), \
-             1 + x % 8, 1 + (x / 8) % 6, 'S' || (x % 48), 1.0 + x % 7, '2022-01-01T00:00:00+00:00' FROM seq",
-            score("(abs(random()) % 100)")
+             INSERT INTO responses ({columns}) \
+             SELECT s, {drivers}, 0, 'complete', 'import', strftime('%Y-%m-%dT%H:%M:%S+00:00', '2022-01-01 05:00:00', '+' || ((x * 31) % 31536000) || ' seconds'), \
+             1 + x % 8, 1 + (x / 8) % 6, 'S' || (x % 48), 1.0 + x % 7, '2022-01-01T00:00:00+00:00' \
+             FROM (SELECT x, {} AS s FROM (SELECT x, (x * 2654435761) % 4294967296 % 100 AS r FROM seq))",
+            score("r")
         )
     } else {
         format!(
-            "INSERT INTO responses (overall_score, follow_up_requested, completion, source, submitted_at, direction_id, channel_id, stratum, weight, created_at) \
-             SELECT {}, false, 'complete', 'import', timestamptz '2022-01-01 05:00:00+00' + ((x * 31) % 31536000) * interval '1 second', \
-             1 + x % 8, 1 + (x / 8) % 6, 'S' || (x % 48), 1.0 + x % 7, now() FROM (SELECT x, floor(random() * 100)::int AS r FROM generate_series(1, {n}) x) g",
+            "INSERT INTO responses ({columns}) \
+             SELECT s, {drivers}, false, 'complete', 'import', timestamptz '2022-01-01 05:00:00+00' + ((x * 31) % 31536000) * interval '1 second', \
+             1 + x % 8, 1 + (x / 8) % 6, 'S' || (x % 48), 1.0 + x % 7, now() \
+             FROM (SELECT x, ({}) AS s FROM (SELECT x, (x * 2654435761) % 4294967296 % 100 AS r FROM generate_series(1, {n}) x) g) h",
             score("r")
         )
     };

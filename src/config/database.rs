@@ -11,4 +11,13 @@ pub struct DatabaseSettings {
     pub acquire_timeout_secs: u64,
     /// Run pending migrations when the server starts.
     pub migrate_on_start: bool,
+    /// PostgreSQL only: `work_mem` of the product's sessions (memory for each sort or hash in a
+    /// query). The server's default of 4 MB makes the reports' GROUP BY over a month of daily
+    /// cells sort on disk instead of hashing in memory (measured: 98 ms against 21 ms).
+    #[serde(default = "default_postgres_work_mem")]
+    pub postgres_work_mem: String,
+}
+
+pub fn default_postgres_work_mem() -> String {
+    "16MB".into()
 }

@@ -94,6 +94,7 @@ impl Default for Settings {
                 min_connections: 1,
                 acquire_timeout_secs: 5,
                 migrate_on_start: true,
+                postgres_work_mem: database::default_postgres_work_mem(),
             },
             scheduler: SchedulerSettings { enabled: true },
             security: SecuritySettings { hsts: false },

@@ -16,9 +16,10 @@ use sea_orm::{
 
 use crate::config::{DatabaseSettings, redact_url};
 
-/// Open the pool for `database_url`. SQLite gets WAL and foreign keys; PostgreSQL needs nothing.
+/// Open the pool for `database_url`. SQLite gets WAL and foreign keys; PostgreSQL its `work_mem`.
 pub async fn connect(database_url: &str, settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(database_url.to_owned());
+    let work_mem = settings.postgres_work_mem.clone();
     options
         .max_connections(settings.max_connections)
         .min_connections(settings.min_connections)
@@ -39,7 +40,8 @@ pub async fn connect(database_url: &str, settings: &DatabaseSettings) -> Result<
                 // Multi-row statements come in a few fixed shapes (`sql::fixed_sizes`), each prepared
                 // once; before that, a cache of a hundred shapes per connection held 100 MB.
                 .statement_cache_capacity(64)
-        });
+        })
+        .map_sqlx_postgres_opts(move |options| options.options([("work_mem", work_mem.as_str())]));
     let db = Database::connect(options)
         .await
         .map_err(|err| DbErr::Custom(format!("cannot connect to {}: {err}", redact_url(database_url))))?;

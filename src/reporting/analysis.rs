@@ -5,7 +5,9 @@ use sea_orm::ConnectionTrait;
 use serde::Serialize;
 
 use super::period;
-use super::service::{ReportError, StatsQuery, Validated, period_cells, period_moments, validate};
+use super::service::{
+    ReportError, StatsQuery, Validated, moment_cells, period_cells, period_items, score_cells, validate,
+};
 use crate::config::Settings;
 use crate::db::{repo, repo::cells::ScoreColumn};
 use crate::domain::Driver;
@@ -202,15 +204,13 @@ pub async fn drivers(
         options.direction.as_ref().is_none_or(|d| direction == d)
             && options.channel.as_ref().is_none_or(|c| channel == c)
     };
+    let items: Vec<ScoreColumn> = Driver::ALL.into_iter().map(ScoreColumn::Driver).collect();
+    let cells = period_items(db, from, to, &items).await?;
     for driver in Driver::ALL {
         let name = driver.as_str();
-        let cells = period_cells(db, false, from, to, ScoreColumn::Driver(driver)).await?;
-        let estimate = stats::estimate(&cells, &options).overall;
-        let moments: Vec<_> = period_moments(db, from, to, driver)
-            .await?
-            .into_iter()
-            .filter(|c| in_filter(&c.direction, &c.channel))
-            .collect();
+        let estimate = stats::estimate(&score_cells(&cells, ScoreColumn::Driver(driver)), &options).overall;
+        let moments: Vec<_> =
+            moment_cells(&cells, driver).into_iter().filter(|c| in_filter(&c.direction, &c.channel)).collect();
         let correlation = if estimate.suppressed {
             stats::drivers::Correlation::default()
         } else {

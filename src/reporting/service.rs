@@ -7,7 +7,7 @@ use super::period;
 use crate::config::Settings;
 use crate::db::repo::{
     self,
-    cells::{Rollup, ScoreColumn},
+    cells::{ItemCell, Rollup, ScoreColumn},
 };
 use crate::domain::{Channel, Driver, Month};
 use crate::stats::{self, Estimate, GroupBy, Options, drivers::MomentCell};
@@ -162,45 +162,75 @@ fn day_label(day: NaiveDate) -> String {
     day.format("%Y-%m-%d").to_string()
 }
 
-/// A driver's moment cells (its scores with the sums of the overall score) for a period, from
-/// the roll-ups as `period_cells` reads them; cells of the same key added together.
-pub async fn period_moments(
+/// The roll-up cells of several items for a period (whole months from the monthly roll-up,
+/// the days at either end from the daily one), cells of the same key added together.
+pub async fn period_items(
     db: &impl ConnectionTrait,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
-    driver: Driver,
-) -> Result<Vec<MomentCell>, DbErr> {
+    items: &[ScoreColumn],
+) -> Result<Vec<ItemCell>, DbErr> {
     let plan = Plan::of(from, to);
     let mut cells = Vec::new();
     if let Some((first, last)) = plan.months {
         let (first, last) = (first.map(Month::label), last.map(Month::label));
-        cells.extend(
-            repo::cells::rolled_up_moments(db, Rollup::Monthly, driver, first.as_deref(), last.as_deref()).await?,
-        );
+        cells
+            .extend(repo::cells::rolled_up_items(db, Rollup::Monthly, items, first.as_deref(), last.as_deref()).await?);
     }
     for (first, last) in plan.days {
         let (first, last) = (day_label(first), day_label(last));
-        cells.extend(repo::cells::rolled_up_moments(db, Rollup::Daily, driver, Some(&first), Some(&last)).await?);
+        cells.extend(repo::cells::rolled_up_items(db, Rollup::Daily, items, Some(&first), Some(&last)).await?);
     }
-    cells.sort_by(|a, b| (&a.direction, &a.channel, a.driver).cmp(&(&b.direction, &b.channel, b.driver)));
-    let mut merged: Vec<MomentCell> = Vec::with_capacity(cells.len());
+    let key = |c: &ItemCell| (c.item.label(), c.direction.clone(), c.channel.clone(), c.stratum.clone(), c.score);
+    cells.sort_by_key(key);
+    let mut merged: Vec<ItemCell> = Vec::with_capacity(cells.len());
     for cell in cells {
         match merged.last_mut() {
-            Some(last)
-                if (&last.direction, &last.channel, last.driver) == (&cell.direction, &cell.channel, cell.driver) =>
-            {
-                last.count += cell.count;
-                last.sum_w += cell.sum_w;
-                last.sum_w2 += cell.sum_w2;
-                last.sum_y += cell.sum_y;
-                last.sum_y2 += cell.sum_y2;
-                last.sum_wy += cell.sum_wy;
-                last.sum_wy2 += cell.sum_wy2;
-            }
+            Some(last) if key(last) == key(&cell) => last.sums.add(&cell.sums),
             _ => merged.push(cell),
         }
     }
     Ok(merged)
+}
+
+/// One item's score cells, as the estimator takes them.
+pub fn score_cells(cells: &[ItemCell], item: ScoreColumn) -> Vec<stats::Cell> {
+    cells
+        .iter()
+        .filter(|c| c.item == item)
+        .map(|c| stats::Cell {
+            direction: c.direction.clone(),
+            channel: c.channel.clone(),
+            month: String::new(),
+            stratum: c.stratum.clone(),
+            score: c.score,
+            count: c.sums.n as u64,
+            sum_w: c.sums.sum_w,
+            sum_w2: c.sums.sum_w2,
+        })
+        .collect()
+}
+
+/// One driver's moment cells (per direction, channel and driver score: the strata added
+/// together), for its correlation with the overall score.
+pub fn moment_cells(cells: &[ItemCell], driver: Driver) -> Vec<MomentCell> {
+    let mut by_key: std::collections::BTreeMap<(String, String, u8), MomentCell> = std::collections::BTreeMap::new();
+    for c in cells.iter().filter(|c| c.item == ScoreColumn::Driver(driver)) {
+        let m = by_key.entry((c.direction.clone(), c.channel.clone(), c.score)).or_insert_with(|| MomentCell {
+            direction: c.direction.clone(),
+            channel: c.channel.clone(),
+            driver: c.score,
+            ..MomentCell::default()
+        });
+        m.count += c.sums.n as u64;
+        m.sum_w += c.sums.sum_w;
+        m.sum_w2 += c.sums.sum_w2;
+        m.sum_y += c.sums.sum_y;
+        m.sum_y2 += c.sums.sum_y2;
+        m.sum_wy += c.sums.sum_wy;
+        m.sum_wy2 += c.sums.sum_wy2;
+    }
+    by_key.into_values().collect()
 }
 
 /// Cells of the same key (from a month and from days of the same group) added together, in key

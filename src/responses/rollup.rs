@@ -50,6 +50,11 @@ where
     let months = Month::range(first.with_timezone(&zone).date_naive(), last.with_timezone(&zone).date_naive());
     let count = months.len();
     refresh(db, zone, months).await?;
+    // Fresh planner statistics for the rebuilt tables (a server without autovacuum would
+    // otherwise plan the reports' range reads on an empty table's estimates).
+    for rollup in Rollup::ALL {
+        crate::db::analyze(db, rollup.table()).await?;
+    }
     Ok(count)
 }
 

@@ -400,7 +400,7 @@ async fn drivers_of_any_period_equal_a_scan_of_the_responses(backend: Backend) {
     use satisfaction::domain::Driver;
     use satisfaction::reporting::{
         period,
-        service::{direct_cells, period_cells, period_moments},
+        service::{direct_cells, moment_cells, period_cells, period_items, score_cells},
     };
     use satisfaction::stats::{self, GroupBy, Options};
     let app = spawn_app(backend).await;
@@ -446,12 +446,18 @@ async fn drivers_of_any_period_equal_a_scan_of_the_responses(backend: Backend) {
     let mut compared = 0;
     for (from, to) in periods {
         let (start, end) = period::bounds(from, to, zone);
+        let items: Vec<ScoreColumn> = Driver::ALL.into_iter().map(ScoreColumn::Driver).collect();
+        let all_drivers = period_items(&app.db, from, to, &items).await.unwrap();
         for driver in Driver::ALL {
             let item = ScoreColumn::Driver(driver);
-            let rolled = period_cells(&app.db, false, from, to, item).await.unwrap();
             let scanned = direct_cells(&app.db, zone, false, from, to, item).await.unwrap();
-            assert_eq!(rolled, scanned, "{driver:?} {from:?}..{to:?}");
-            let rolled = period_moments(&app.db, from, to, driver).await.unwrap();
+            assert_eq!(
+                period_cells(&app.db, false, from, to, item).await.unwrap(),
+                scanned,
+                "{driver:?} {from:?}..{to:?}"
+            );
+            assert_eq!(score_cells(&all_drivers, item), scanned, "{driver:?} {from:?}..{to:?}");
+            let rolled = moment_cells(&all_drivers, driver);
             let scanned = scanned_moments(&app.db, start, end, driver).await.unwrap();
             assert_eq!(rolled, scanned, "{driver:?} {from:?}..{to:?}");
             compared += rolled.len();

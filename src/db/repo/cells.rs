@@ -345,36 +345,92 @@ pub async fn rollup_cells(
     rolled_up_cells(db, Rollup::Monthly, item, first, last, with_months).await
 }
 
-/// A driver's moment cells from a roll-up for the periods `[first, last]` (labels, inclusive;
-/// `None` is open-ended): the cells' x is the driver's score, their sums of y the overall
-/// score's.
-pub async fn rolled_up_moments(
+/// The sums of one roll-up cell with its codes: an item's score in a (direction, channel,
+/// stratum), over some period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemCell {
+    pub item: ScoreColumn,
+    pub direction: String,
+    pub channel: String,
+    pub stratum: String,
+    pub score: u8,
+    pub sums: CellSums,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct ItemRow {
+    item: String,
+    direction: String,
+    channel: String,
+    stratum: String,
+    score: i32,
+    n: i64,
+    sum_w: f64,
+    sum_w2: f64,
+    sum_y: f64,
+    sum_y2: f64,
+    sum_wy: f64,
+    sum_wy2: f64,
+}
+
+/// The cells of several items from a roll-up for the periods `[first, last]` (labels,
+/// inclusive; `None` is open-ended), every sum kept: one query for all the drivers, from which
+/// both their score cells and their moments with the overall score follow.
+pub async fn rolled_up_items(
     db: &impl ConnectionTrait,
     rollup: Rollup,
-    driver: Driver,
+    items: &[ScoreColumn],
     first: Option<&str>,
     last: Option<&str>,
-) -> Result<Vec<crate::stats::drivers::MomentCell>, DbErr> {
+) -> Result<Vec<ItemCell>, DbErr> {
     let table = Alias::new(rollup.table());
     let col = |name: &str| Expr::col((table.clone(), Alias::new(name)));
     let sum = |name: &str| Func::sum(col(name)).cast_as(Alias::new("double precision"));
     let mut query = Query::select();
     query
+        .expr_as(col("item"), Alias::new("item"))
         .expr_as(Expr::col((direction::Entity, direction::Column::Code)), Alias::new("direction"))
         .expr_as(Expr::col((channel::Entity, channel::Column::Code)), Alias::new("channel"))
-        .expr_as(col("score").cast_as(Alias::new("integer")), Alias::new("driver"))
+        .expr_as(col("stratum"), Alias::new("stratum"))
+        .expr_as(col("score").cast_as(Alias::new("integer")), Alias::new("score"))
         .expr_as(Func::sum(col("n")).cast_as(Alias::new("bigint")), Alias::new("n"));
     for name in ["sum_w", "sum_w2", "sum_y", "sum_y2", "sum_wy", "sum_wy2"] {
         query.expr_as(sum(name), Alias::new(name));
     }
-    query.from(table.clone()).and_where(col("item").eq(ScoreColumn::Driver(driver).label()));
+    query.from(table.clone()).and_where(col("item").is_in(items.iter().map(|item| item.label())));
     join_codes(&mut query, table.clone());
-    by_moment_key(&mut query);
+    for key in ["item", "direction", "channel", "stratum", "score"] {
+        query.group_by_col(Alias::new(key)).order_by(Alias::new(key), Order::Asc);
+    }
     if let Some(first) = first {
         query.and_where(col(rollup.period()).gte(first));
     }
     if let Some(last) = last {
         query.and_where(col(rollup.period()).lte(last));
     }
-    load_moments(db, &query).await
+    let statement = db.get_database_backend().build(&query);
+    Ok(ItemRow::find_by_statement(statement)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|r| (0..=10).contains(&r.score))
+        .filter_map(|r| {
+            Some(ItemCell {
+                item: ScoreColumn::from_label(&r.item)?,
+                direction: r.direction,
+                channel: r.channel,
+                stratum: r.stratum,
+                score: r.score as u8,
+                sums: CellSums {
+                    n: r.n,
+                    sum_w: r.sum_w,
+                    sum_w2: r.sum_w2,
+                    sum_y: r.sum_y,
+                    sum_y2: r.sum_y2,
+                    sum_wy: r.sum_wy,
+                    sum_wy2: r.sum_wy2,
+                },
+            })
+        })
+        .collect())
 }
