@@ -98,7 +98,10 @@ impl Jobs {
                 file_import::import_file(&self.db, &mut sink, &file_import::REQUESTS, file, report, progress).await
             }
             FileKind::Responses => {
-                let mut sink = self.response_importer().await?;
+                let mut sink = self
+                    .response_importer()
+                    .await?
+                    .deferring_rollups_after(self.settings.ingestion.rollup_deferral_rows);
                 file_import::import_file(&self.db, &mut sink, &file_import::RESPONSES, file, report, progress).await
             }
         }

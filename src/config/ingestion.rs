@@ -27,4 +27,12 @@ pub struct IngestionSettings {
     /// and many CSV exports write) in the city's `time_zone`. Off: such a value is rejected, with
     /// the reason.
     pub assume_local_time: bool,
+    /// After this many responses, `import responses` stops keeping the statistics roll-ups row by
+    /// row and recomputes the months it wrote at its end.
+    #[serde(default = "default_rollup_deferral_rows")]
+    pub rollup_deferral_rows: usize,
+}
+
+pub fn default_rollup_deferral_rows() -> usize {
+    20_000
 }

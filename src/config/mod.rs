@@ -103,6 +103,7 @@ impl Default for Settings {
                 unknown_directions: UnknownDirections::Register,
                 contact_hash_key: None,
                 assume_local_time: false,
+                rollup_deferral_rows: ingestion::default_rollup_deferral_rows(),
             },
             open311: Open311Settings {
                 endpoint: String::new(),

@@ -71,6 +71,11 @@ pub trait ChunkSink {
         chunk: Vec<SourcedItem>,
         parsed: Vec<Self::Parsed>,
     ) -> Result<Vec<ItemResult>, DbErr>;
+
+    /// After the last chunk (what was left for the end: the responses' roll-ups).
+    async fn finish<C: ConnectionTrait + TransactionTrait>(&mut self, _db: &C) -> Result<(), DbErr> {
+        Ok(())
+    }
 }
 
 impl ChunkSink for Ingestor {
@@ -107,6 +112,10 @@ impl ChunkSink for ResponseImporter {
         parsed: Vec<Self::Parsed>,
     ) -> Result<Vec<ItemResult>, DbErr> {
         self.ingest_parsed(db, chunk, parsed).await
+    }
+
+    async fn finish<C: ConnectionTrait + TransactionTrait>(&mut self, db: &C) -> Result<(), DbErr> {
+        ResponseImporter::finish(self, db).await.map(|_| ())
     }
 }
 
@@ -186,6 +195,7 @@ where
     if summary.created + summary.updated > 0 {
         crate::db::analyze(db, S::TABLE).await?;
     }
+    sink.finish(db).await?;
     drop(receiver);
     reader.await.map_err(|err| ImportError::Reader(err.to_string()))?;
     Ok(FileImportReport { summary, rejects_path: rejects.finish()? })

@@ -17,7 +17,7 @@ use crate::clock::Clock;
 use crate::config::UnknownDirections;
 use crate::db::{entities::response, repo};
 use crate::domain::{Driver, Score};
-use crate::responses::store;
+use crate::responses::{rollup::Deferred, store};
 
 const MAX_COMMENT: usize = 2000;
 
@@ -166,6 +166,14 @@ pub struct ResponseImporter {
     reference: ReferenceData,
     keep_rejects: bool,
     clock: Clock,
+    /// Responses this importer has written so far.
+    written: usize,
+    /// After this many responses the import stops keeping the roll-up cells row by row and
+    /// recomputes the months it wrote at its end (`ingestion.rollup_deferral_rows`): keeping
+    /// the cells of a large, scattered import costs more than recomputing its months.
+    defer_after: usize,
+    /// Past `defer_after` responses, the months whose roll-ups `finish` recomputes.
+    deferred: Option<Deferred>,
 }
 
 pub const SOURCE: &str = "responses_csv";
@@ -178,7 +186,21 @@ impl ResponseImporter {
         clock: Clock,
     ) -> Result<ResponseImporter, DbErr> {
         let reference = ReferenceData::load(db, unknown_directions).await?;
-        Ok(ResponseImporter { zone, reference, keep_rejects: true, clock })
+        Ok(ResponseImporter {
+            zone,
+            reference,
+            keep_rejects: true,
+            clock,
+            written: 0,
+            defer_after: usize::MAX,
+            deferred: None,
+        })
+    }
+
+    /// Recompute the roll-ups' months at the end once more than `rows` responses were written.
+    pub fn deferring_rollups_after(mut self, rows: usize) -> ResponseImporter {
+        self.defer_after = rows;
+        self
     }
 
     /// For replays: a rejected item is reported but not stored again.
@@ -263,6 +285,9 @@ impl ResponseImporter {
                 Err(reasons) => Err(reasons),
             });
         }
+        if self.deferred.is_none() && self.written >= self.defer_after {
+            self.deferred = Some(Deferred::new(self.zone));
+        }
         let txn = crate::db::begin_write(db).await?;
         let ids: Vec<String> =
             prepared.iter().filter_map(|p| p.as_ref().ok().and_then(|m| m.external_id.clone())).collect();
@@ -313,7 +338,13 @@ impl ResponseImporter {
                         match existing.get(&key) {
                             Some(current) if same_response(current, &model) => result.outcome = Outcome::Unchanged,
                             Some(current) => {
-                                let updated = store::replace(&txn, self.zone, current.clone(), &model).await?;
+                                let updated = match self.deferred.as_mut() {
+                                    Some(deferred) => {
+                                        store::replace_deferred(&txn, current.clone(), &model, deferred).await?
+                                    }
+                                    None => store::replace(&txn, self.zone, current.clone(), &model).await?,
+                                };
+                                self.written += 1;
                                 existing.insert(key, updated);
                                 result.outcome = Outcome::Updated;
                             }
@@ -328,9 +359,29 @@ impl ResponseImporter {
             }
             results.push(result);
         }
-        store::insert_many(&txn, self.zone, to_insert).await?;
+        self.written += to_insert.len();
+        match self.deferred.as_mut() {
+            Some(deferred) => {
+                store::insert_many_deferred(&txn, to_insert, deferred).await?;
+                // In the same transaction: rows committed without their cells are always known.
+                deferred.record(&txn, self.clock.now()).await?;
+            }
+            None => store::insert_many(&txn, self.zone, to_insert).await?,
+        }
         txn.commit().await?;
         Ok(results)
+    }
+
+    /// Bring the roll-ups up to date after the last chunk: the months written since the import
+    /// stopped keeping cells row by row are recomputed. Returns how many months.
+    pub async fn finish<C>(&mut self, db: &C) -> Result<usize, DbErr>
+    where
+        C: ConnectionTrait + TransactionTrait,
+    {
+        match self.deferred.take() {
+            Some(deferred) => deferred.finish(db).await,
+            None => Ok(0),
+        }
     }
 }
 

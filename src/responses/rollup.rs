@@ -7,6 +7,9 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};
 
+use std::collections::BTreeSet;
+
+use crate::db::entities::response;
 use crate::db::repo::{
     self,
     cells::{MonthBoundary, Rollup},
@@ -19,25 +22,97 @@ const BUILT_KEY: &str = "rollup.built";
 const LAYOUT: u64 = 3;
 const LEASE: &str = "lock:rollup";
 
-/// Recompute the given months, in both roll-ups.
+/// Recompute the given months, in both roll-ups (each month in one transaction).
 pub async fn refresh<C>(db: &C, zone: Tz, months: impl IntoIterator<Item = Month>) -> Result<(), DbErr>
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let months: std::collections::BTreeSet<Month> = months.into_iter().collect();
+    let months: BTreeSet<Month> = months.into_iter().collect();
     for month in months {
-        let (start, end) = month.bounds(zone);
-        let whole = [MonthBoundary { label: month.label(), starts: start }];
-        repo::cells::refresh(db, Rollup::Monthly, &whole, end).await?;
+        let (_, end) = month.bounds(zone);
         let mut days = Vec::new();
         let mut day = month.first_day();
         while Month::containing(day) == month {
             days.push(MonthBoundary { label: day.format("%Y-%m-%d").to_string(), starts: start_of_day(day, zone) });
             day = day.succ_opt().expect("a day after");
         }
-        repo::cells::refresh(db, Rollup::Daily, &days, end).await?;
+        repo::cells::refresh_month(db, &month.label(), &days, end).await?;
     }
     Ok(())
+}
+
+/// Where a large import records the months whose roll-ups it left to recompute, in
+/// `job_state`: `rollup.deferred.<import id>` = {"months": ["2026-01", …]}, written in the same
+/// transaction as the rows. Cleared once the months are recomputed; one left behind (an import
+/// that crashed) is recomputed by the next start-up or `satisfaction rollup`.
+const DEFERRED_PREFIX: &str = "rollup.deferred.";
+
+/// A marker not updated for this long belongs to an import that is no longer running.
+const DEFERRED_STALE_AFTER: Duration = Duration::minutes(10);
+
+/// The months a large import wrote without keeping their roll-up cells, to recompute at its end
+/// (one `INSERT … SELECT` per item and month beats millions of scattered cell upserts: a
+/// million-response import with six items per response touches a million daily cells, each
+/// written many times over).
+#[derive(Debug)]
+pub struct Deferred {
+    marker: String,
+    months: BTreeSet<Month>,
+    zone: Tz,
+}
+
+impl Deferred {
+    pub fn new(zone: Tz) -> Deferred {
+        Deferred { marker: format!("{DEFERRED_PREFIX}{}", uuid::Uuid::new_v4()), months: BTreeSet::new(), zone }
+    }
+
+    /// Note that `row` was written (or left) without its cells, in its city month.
+    pub fn touch(&mut self, row: &response::Model) {
+        self.months.insert(Month::containing(row.submitted_at.with_timezone(&self.zone).date_naive()));
+    }
+
+    /// Record the months so far; call in the transaction that writes the rows.
+    pub async fn record(&self, db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<(), DbErr> {
+        let months: Vec<String> = self.months.iter().map(|m| m.label()).collect();
+        repo::job_state::put(db, &self.marker, serde_json::json!({ "months": months }), now).await
+    }
+
+    /// Recompute the months written, then drop the marker; returns how many months.
+    pub async fn finish<C>(self, db: &C) -> Result<usize, DbErr>
+    where
+        C: ConnectionTrait + TransactionTrait,
+    {
+        let count = self.months.len();
+        refresh(db, self.zone, self.months).await?;
+        repo::job_state::delete(db, &self.marker).await?;
+        for rollup in Rollup::ALL {
+            crate::db::analyze(db, rollup.table()).await?;
+        }
+        Ok(count)
+    }
+}
+
+/// Recompute the months that imports which stopped before their end left behind (markers not
+/// updated for ten minutes); returns how many months.
+pub async fn finish_abandoned<C>(db: &C, zone: Tz, now: DateTime<Utc>) -> Result<usize, DbErr>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let mut count = 0;
+    for (name, value, updated_at) in repo::job_state::with_prefix(db, DEFERRED_PREFIX).await? {
+        if updated_at > now - DEFERRED_STALE_AFTER {
+            continue;
+        }
+        let months: BTreeSet<Month> = value["months"]
+            .as_array()
+            .map(|labels| labels.iter().filter_map(|l| l.as_str().and_then(Month::parse)).collect())
+            .unwrap_or_default();
+        count += months.len();
+        tracing::warn!(marker = %name, months = months.len(), "recomputing the roll-ups an interrupted import left");
+        refresh(db, zone, months).await?;
+        repo::job_state::delete(db, &name).await?;
+    }
+    Ok(count)
 }
 
 /// Recompute every month that has responses; returns how many.
@@ -67,6 +142,7 @@ where
 {
     let wanted = serde_json::json!({"layout": LAYOUT, "time_zone": zone.name()});
     if repo::job_state::get(db, BUILT_KEY).await?.as_ref() == Some(&wanted) {
+        finish_abandoned(db, zone, now).await?;
         return Ok(());
     }
     let owner = uuid::Uuid::new_v4().to_string();
@@ -77,6 +153,10 @@ where
     let recorded = match built {
         Ok(months) => {
             tracing::info!(months, time_zone = zone.name(), "statistics roll-ups built");
+            // Every month was recomputed: what interrupted imports left is done too.
+            for (name, _, _) in repo::job_state::with_prefix(db, DEFERRED_PREFIX).await? {
+                repo::job_state::delete(db, &name).await?;
+            }
             repo::job_state::put(db, BUILT_KEY, wanted, now).await
         }
         Err(err) => Err(err),

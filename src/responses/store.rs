@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use sea_orm::{ConnectionTrait, DbErr, TransactionSession, TransactionTrait};
 
+use super::rollup::Deferred;
 use crate::db::{
     entities::response,
     repo,
@@ -109,6 +110,31 @@ pub async fn replace(
     count(db, zone, &current, -1).await?;
     let updated = repo::responses::update(db, current, new).await?;
     count(db, zone, &updated, 1).await?;
+    Ok(updated)
+}
+
+/// As `insert_many`, for a large import that leaves the roll-ups to `Deferred::finish`: the rows
+/// only, their months noted.
+pub async fn insert_many_deferred(
+    db: &impl ConnectionTrait,
+    rows: Vec<response::Model>,
+    deferred: &mut Deferred,
+) -> Result<(), DbErr> {
+    rows.iter().for_each(|row| deferred.touch(row));
+    repo::responses::insert_many(db, rows).await
+}
+
+/// As `replace`, for a large import that leaves the roll-ups to `Deferred::finish`: both the
+/// month the response leaves and the one it enters are recomputed then.
+pub async fn replace_deferred(
+    db: &impl ConnectionTrait,
+    current: response::Model,
+    new: &response::Model,
+    deferred: &mut Deferred,
+) -> Result<response::Model, DbErr> {
+    deferred.touch(&current);
+    let updated = repo::responses::update(db, current, new).await?;
+    deferred.touch(&updated);
     Ok(updated)
 }
 

@@ -208,3 +208,97 @@ async fn the_rollups_are_built_at_start_up_when_missing_or_stale(backend: Backen
 }
 
 on_both_databases!(the_rollups_are_built_at_start_up_when_missing_or_stale);
+
+/// A CSV of `count` historical responses with drivers, in no order of time (as an export sorted
+/// by id is), over three months; `shift` changes scores, months and weights of every row.
+fn scattered_csv(count: usize, shift: usize) -> String {
+    let mut text = String::from(
+        "response_id,agency_responsible,channel,stratum,weight,score,submitted_at,timeliness,courtesy,fairness\n",
+    );
+    for i in 0..count {
+        let k = i * 7 + shift;
+        let (direction, channel) = [("TP", "phone"), ("ENV", "phone"), ("TP", "email")][k % 3];
+        let month = ["2026-09", "2026-10", "2026-11"][(k / 3) % 3];
+        let driver = |d: usize| if (k + d).is_multiple_of(5) { String::new() } else { ((k + d) % 11).to_string() };
+        text.push_str(&format!(
+            "L-{i},{direction},{channel},,{},{},{month}-{:02} 1{}:00,{},{},{}\n",
+            EXACT_WEIGHTS[k % 5],
+            k % 11,
+            1 + k % 28,
+            k % 10,
+            driver(1),
+            driver(2),
+            driver(3)
+        ));
+    }
+    text
+}
+
+/// Past `ingestion.rollup_deferral_rows`, an import writes the rows only and recomputes the
+/// months it wrote at its end: the roll-ups then equal a recompute, responses stored by the
+/// survey page meanwhile included, and no marker is left.
+async fn a_large_import_recomputes_its_months_at_the_end(backend: Backend) {
+    let app = crate::helpers::spawn_app_with(backend, |f| f.merge(("ingestion.rollup_deferral_rows", 50))).await;
+    let db = app.db.clone();
+    let reference = Reference::with_directions(&db, &["TP", "ENV"]).await;
+    for i in 0..40 {
+        store::store(&db, ZONE, nth_response(&reference, i, EXACT_WEIGHTS[i % 5])).await.unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("responses.csv");
+    for shift in [0, 1] {
+        std::fs::write(&file, scattered_csv(3000, shift)).unwrap();
+        let report = app
+            .jobs
+            .import_file(FileKind::Responses, &file, &dir.path().join("rejected.csv"), &mut |_, _, _| {})
+            .await
+            .unwrap();
+        assert_eq!(report.summary.rejected, 0);
+        assert_eq!(report.summary.created + report.summary.updated + report.summary.unchanged, 3000);
+    }
+    let markers = satisfaction::db::repo::job_state::with_prefix(&db, "rollup.deferred.").await.unwrap();
+    assert!(markers.is_empty(), "the import finished its months: {markers:?}");
+    let (kept, recomputed) = kept_and_recomputed(&db).await;
+    let overall =
+        |rows: &Rows| rows.iter().filter(|r| r.key.item == ScoreColumn::Overall).map(|r| r.sums.n).sum::<i64>();
+    assert_eq!(overall(&kept), 2 * (40 + 3000));
+    assert_eq!(kept, recomputed);
+}
+
+/// An import that stopped after writing rows without their cells (a crash, a killed process)
+/// left a marker naming the months: the next start recomputes them, once the marker is ten
+/// minutes old (a running import refreshes it with every chunk).
+async fn an_interrupted_import_is_finished_at_the_next_start(backend: Backend) {
+    use satisfaction::{app, clock::Clock, config::Settings, db::repo::job_state};
+    let app = spawn_app(backend).await;
+    let db = app.db.clone();
+    let reference = Reference::with_directions(&db, &["TP", "ENV"]).await;
+    let written_at: DateTime<Utc> = "2026-11-30T10:00:00Z".parse().unwrap();
+    let mut deferred = rollup::Deferred::new(ZONE);
+    let rows: Vec<response::Model> = (0..90).map(|i| nth_response(&reference, i, EXACT_WEIGHTS[i % 5])).collect();
+    let txn = satisfaction::db::begin_write(&db).await.unwrap();
+    store::insert_many_deferred(&txn, rows, &mut deferred).await.unwrap();
+    deferred.record(&txn, written_at).await.unwrap();
+    sea_orm::TransactionSession::commit(txn).await.unwrap();
+    drop(deferred);
+    assert!(cells::rollup_rows(&db, Rollup::Monthly).await.unwrap().is_empty(), "no cell kept yet");
+
+    let settings = Settings::from_figment(&crate::helpers::test_figment(&app.database.url)).unwrap();
+    // Five minutes later the import may still be running: nothing is touched.
+    app::open_database(&settings, &Clock::fixed(written_at + Duration::minutes(5))).await.unwrap();
+    assert!(cells::rollup_rows(&db, Rollup::Monthly).await.unwrap().is_empty());
+    assert_eq!(job_state::with_prefix(&db, "rollup.deferred.").await.unwrap().len(), 1);
+    // An hour later it is not: its months are recomputed and the marker goes.
+    app::open_database(&settings, &Clock::fixed(written_at + Duration::hours(1))).await.unwrap();
+    assert!(job_state::with_prefix(&db, "rollup.deferred.").await.unwrap().is_empty());
+    let (kept, recomputed) = kept_and_recomputed(&db).await;
+    let overall =
+        |rows: &Rows| rows.iter().filter(|r| r.key.item == ScoreColumn::Overall).map(|r| r.sums.n).sum::<i64>();
+    assert_eq!(overall(&kept), 2 * 90);
+    assert_eq!(kept, recomputed);
+}
+
+on_both_databases!(
+    a_large_import_recomputes_its_months_at_the_end,
+    an_interrupted_import_is_finished_at_the_next_start
+);

@@ -86,3 +86,23 @@ pub async fn release_lease(db: &impl ConnectionTrait, name: &str, owner: &str) -
     }
     Ok(())
 }
+
+/// Every row whose name starts with `prefix`: (name, value, last update).
+pub async fn with_prefix(
+    db: &impl ConnectionTrait,
+    prefix: &str,
+) -> Result<Vec<(String, serde_json::Value, chrono::DateTime<chrono::Utc>)>, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    Ok(job_state::Entity::find()
+        .filter(job_state::Column::Name.starts_with(prefix))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| (row.name, row.value, row.updated_at))
+        .collect())
+}
+
+pub async fn delete(db: &impl ConnectionTrait, name: &str) -> Result<(), DbErr> {
+    job_state::Entity::delete_by_id(name.to_owned()).exec(db).await?;
+    Ok(())
+}

@@ -226,33 +226,42 @@ pub fn label_by_starts(at: impl Fn() -> SimpleExpr, periods: &[MonthBoundary]) -
     }
 }
 
-/// Recompute the rows of a roll-up for consecutive periods (months or days: label and the
-/// instant each begins, ascending; the last ends at `end`) from `responses`, in one transaction:
-/// delete them, then one `INSERT … SELECT` per item labelling each response by
-/// `label_by_starts`.
-pub async fn refresh<C>(db: &C, rollup: Rollup, periods: &[MonthBoundary], end: DateTime<Utc>) -> Result<(), DbErr>
+/// Recompute one city month of both roll-ups from `responses`, in one transaction: its days
+/// (`days`: label and the instant each begins, ascending; the last ends at `end`) with one
+/// `INSERT … SELECT` per item labelling each response by `label_by_starts`, then the month as
+/// the sum of its days. On PostgreSQL the roll-ups are locked against other writers meanwhile
+/// (a response stored at that moment waits, then adds to the recomputed cells).
+pub async fn refresh_month<C>(db: &C, month: &str, days: &[MonthBoundary], end: DateTime<Utc>) -> Result<(), DbErr>
 where
     C: ConnectionTrait + sea_orm::TransactionTrait,
 {
     use response::Column as R;
     use sea_orm::TransactionSession;
-    let (Some(first), Some(last)) = (periods.first(), periods.last()) else { return Ok(()) };
-    let table = Alias::new(rollup.table());
+    let (Some(first), Some(last)) = (days.first(), days.last()) else { return Ok(()) };
+    let (daily, monthly) = (Alias::new(Rollup::Daily.table()), Alias::new(Rollup::Monthly.table()));
     let submitted = || Expr::col(R::SubmittedAt);
     let weight = || Expr::col(R::Weight);
     let overall = || Expr::col(R::OverallScore).cast_as(Alias::new("double precision"));
-    let delete = Query::delete()
-        .from_table(table.clone())
-        .and_where(Expr::col(Alias::new(rollup.period())).gte(first.label.clone()))
-        .and_where(Expr::col(Alias::new(rollup.period())).lte(last.label.clone()))
-        .take();
-    let mut columns = vec![rollup.period(), "item", "direction_id", "channel_id", "stratum", "score"];
-    columns.extend(SUM_COLUMNS);
     let txn = crate::db::begin_write(db).await?;
-    txn.execute(&delete).await?;
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        txn.execute_unprepared(&format!(
+            "LOCK TABLE {}, {} IN SHARE ROW EXCLUSIVE MODE",
+            Rollup::Daily.table(),
+            Rollup::Monthly.table()
+        ))
+        .await?;
+    }
+    let delete_days = Query::delete()
+        .from_table(daily.clone())
+        .and_where(Expr::col(Alias::new("day")).gte(first.label.clone()))
+        .and_where(Expr::col(Alias::new("day")).lte(last.label.clone()))
+        .take();
+    txn.execute(&delete_days).await?;
+    let mut columns = vec!["day", "item", "direction_id", "channel_id", "stratum", "score"];
+    columns.extend(SUM_COLUMNS);
     for item in ScoreColumn::ALL {
         let select = Query::select()
-            .expr_as(label_by_starts(submitted, periods), Alias::new("period_label"))
+            .expr_as(label_by_starts(submitted, days), Alias::new("period_label"))
             .expr(Expr::val(item.label()))
             .columns([R::DirectionId, R::ChannelId, R::Stratum])
             .column(item.column())
@@ -271,13 +280,42 @@ where
             .group_by_columns([R::DirectionId, R::ChannelId, R::Stratum, item.column()])
             .take();
         let insert = Query::insert()
-            .into_table(table.clone())
+            .into_table(daily.clone())
             .columns(columns.iter().map(|c| Alias::new(*c)))
             .select_from(select)
             .map_err(|e| DbErr::Custom(e.to_string()))?
             .take();
         txn.execute(&insert).await?;
     }
+    let delete_month =
+        Query::delete().from_table(monthly.clone()).and_where(Expr::col(Alias::new("month")).eq(month)).take();
+    txn.execute(&delete_month).await?;
+    let keys = ["item", "direction_id", "channel_id", "stratum", "score"];
+    let mut select = Query::select();
+    select.expr(Expr::val(month));
+    for key in keys {
+        select.column((daily.clone(), Alias::new(key)));
+    }
+    for sum in SUM_COLUMNS {
+        select.expr(Func::sum(Expr::col((daily.clone(), Alias::new(sum)))));
+    }
+    select
+        .from(daily.clone())
+        .and_where(Expr::col(Alias::new("day")).gte(first.label.clone()))
+        .and_where(Expr::col(Alias::new("day")).lte(last.label.clone()));
+    for key in keys {
+        select.group_by_col((daily.clone(), Alias::new(key)));
+    }
+    let mut columns = vec!["month"];
+    columns.extend(keys);
+    columns.extend(SUM_COLUMNS);
+    let insert = Query::insert()
+        .into_table(monthly)
+        .columns(columns.iter().map(|c| Alias::new(*c)))
+        .select_from(select)
+        .map_err(|e| DbErr::Custom(e.to_string()))?
+        .take();
+    txn.execute(&insert).await?;
     txn.commit().await
 }
 
