@@ -9,7 +9,7 @@ use sea_orm::{
 };
 
 pub use super::rollups::{
-    CellDelta, CellKey, CellSums, MonthBoundary, Rollup, ScoreColumn, add_to_cells, label_by_starts, refresh_month,
+    CellDelta, CellKey, CellSums, MonthBoundary, Rollup, ScoreColumn, add_to_cells, label_by_starts, refresh_days,
     rollup_rows,
 };
 use crate::db::entities::{channel, direction, response};
