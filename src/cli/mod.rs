@@ -56,7 +56,7 @@ pub enum Command {
     Sample(sample::SampleArgs),
     /// The satisfaction score with confidence intervals, overall and by group.
     Stats(stats::StatsArgs),
-    /// Recompute the monthly statistics roll-up from every response (after an upgrade, or to repair).
+    /// Recompute the statistics roll-ups (monthly and daily) from every response (to repair).
     Rollup,
 }
 

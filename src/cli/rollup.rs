@@ -1,5 +1,6 @@
-//! `satisfaction rollup`: recompute the monthly roll-up from every response (the repair tool;
-//! storing responses keeps it up to date by itself).
+//! `satisfaction rollup`: recompute the monthly and daily roll-ups (every item) from every
+//! response (the repair tool; storing responses keeps them up to date by itself, and a large
+//! import recomputes the months it wrote).
 
 use super::{CommandOutcome, Context};
 use crate::responses::rollup;
