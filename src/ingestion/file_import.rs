@@ -210,10 +210,11 @@ where
         let written_now = written
             + results.iter().filter(|r| matches!(r.outcome, Outcome::Created | Outcome::Updated)).count() as u64;
         let analyze = written_now >= analyze_at;
-        if open.as_ref().is_some_and(|(_, chunks)| *chunks >= chunks_per_commit) || analyze {
-            if let Some((txn, _)) = open.take() {
-                txn.commit().await?;
-            }
+        let full = open.as_ref().is_some_and(|(_, chunks)| *chunks >= chunks_per_commit);
+        if (full || analyze)
+            && let Some((txn, _)) = open.take()
+        {
+            txn.commit().await?;
         }
         // Reported once committed (or, on SQLite, once in the transaction that commits next:
         // should that fail, the import stops with the error).
