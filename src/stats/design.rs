@@ -14,6 +14,14 @@
 //! single respondent contributes z_i² (centred on the overall mean of z, which is 0), without the
 //! n/(n−1) factor — R's `survey.lonely.psu = "adjust"`. Degrees of freedom: n − H (`degf`).
 //!
+//! **Post-stratified** (`Design::post_stratified`: the weights adjusted to known class totals,
+//! see `adjust`). The linearised values are first residualised within each weighting class g,
+//! as R's `svyrecvar` does for a design from `postStratify()`:
+//! r_i = z_i − w_i·m_g, with m_g = Σ_{i∈g} w_i·d_i / Σ_{i∈g} w_i and d_i = z_i/w_i (the class's
+//! weighted mean of d over *all* its respondents, those outside the domain counting d = 0), then
+//! V = Σ_h n_h/(n_h − 1)·Σ_{i∈h}(r_i − r̄_h)² as above. Per cell: Σr = Σw·(d − m_g),
+//! Σr² = Σw²·(d − m_g)². Degrees of freedom stay n − H (`degf` of the post-stratified design).
+//!
 //! **Unweighted.** Sample mean and variance s² = (Σy² − n·ȳ²)/(n − 1).
 
 use std::collections::{BTreeMap, HashMap};
@@ -48,6 +56,9 @@ pub struct Design<'a> {
     cells: &'a [Cell],
     stratum_sizes: HashMap<&'a str, u64>,
     pub n: u64,
+    /// Post-stratified: each cell's weighting class (`None`: its weights were not adjusted),
+    /// and each class's Σw.
+    classes: Option<(Vec<Option<usize>>, Vec<f64>)>,
 }
 
 /// Moments of y over a domain.
@@ -70,7 +81,21 @@ impl<'a> Design<'a> {
             *stratum_sizes.entry(cell.stratum.as_str()).or_default() += cell.count;
         }
         let n = stratum_sizes.values().sum();
-        Design { cells, stratum_sizes, n }
+        Design { cells, stratum_sizes, n, classes: None }
+    }
+
+    /// A design whose weights were adjusted to known totals of weighting classes: `class_of[i]`
+    /// is the class of `cells[i]` (`None`: not adjusted), classes numbered from 0.
+    pub fn post_stratified(cells: &'a [Cell], class_of: Vec<Option<usize>>) -> Design<'a> {
+        assert_eq!(cells.len(), class_of.len(), "a class (or none) per cell");
+        let count = class_of.iter().flatten().map(|g| g + 1).max().unwrap_or(0);
+        let mut class_weight = vec![0.0; count];
+        for (cell, class) in cells.iter().zip(&class_of) {
+            if let Some(g) = class {
+                class_weight[*g] += cell.sum_w;
+            }
+        }
+        Design { classes: Some((class_of, class_weight)), ..Design::new(cells) }
     }
 
     pub fn strata(&self) -> usize {
@@ -96,26 +121,37 @@ impl<'a> Design<'a> {
             return Moments { n, sum_w, sum_w2, mean: None, variance: None };
         }
         let mean = domain.iter().map(|c| c.sum_w * y(c.score)).sum::<f64>() / sum_w;
-        let sums = self.linearised_sums(&domain, y, mean, sum_w);
+        let deviation = |c: &Cell| if in_domain(c) { (y(c.score) - mean) / sum_w } else { 0.0 };
+        let sums = self.linearised_sums(&deviation);
         Moments { n, sum_w, sum_w2, mean: Some(mean), variance: Some(self.stratified_variance(&sums)) }
     }
 
-    /// Per stratum (Σz, Σz²) of the linearised values of a domain mean.
+    /// Per stratum (Σz, Σz²) of the linearised values z = w·d of an estimator, d being
+    /// `deviation` of a cell's responses (0 outside the domain); residualised within the
+    /// weighting classes when the design is post-stratified.
     /// A BTreeMap, not a HashMap: the same cells must sum in the same order in every process,
     /// so that the API and the CLI print identical digits.
-    fn linearised_sums(
-        &self,
-        domain: &[&'a Cell],
-        y: Variable,
-        mean: f64,
-        sum_w: f64,
-    ) -> BTreeMap<&'a str, (f64, f64)> {
+    fn linearised_sums(&self, deviation: &dyn Fn(&Cell) -> f64) -> BTreeMap<&'a str, (f64, f64)> {
+        let class_means: Option<(&Vec<Option<usize>>, Vec<f64>)> = self.classes.as_ref().map(|(class_of, weight)| {
+            let mut means = vec![0.0; weight.len()];
+            for (cell, class) in self.cells.iter().zip(class_of) {
+                if let Some(g) = class {
+                    means[*g] += cell.sum_w * deviation(cell);
+                }
+            }
+            means.iter_mut().zip(weight).for_each(|(m, w)| *m = if *w > 0.0 { *m / w } else { 0.0 });
+            (class_of, means)
+        });
         let mut sums: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
-        for cell in domain {
-            let deviation = (y(cell.score) - mean) / sum_w;
+        for (index, cell) in self.cells.iter().enumerate() {
+            let class_mean = class_means.as_ref().and_then(|(class_of, means)| class_of[index].map(|g| means[g]));
+            let d = deviation(cell) - class_mean.unwrap_or(0.0);
+            if d == 0.0 {
+                continue;
+            }
             let entry = sums.entry(cell.stratum.as_str()).or_default();
-            entry.0 += cell.sum_w * deviation;
-            entry.1 += cell.sum_w2 * deviation * deviation;
+            entry.0 += cell.sum_w * d;
+            entry.1 += cell.sum_w2 * d * d;
         }
         sums
     }
@@ -145,12 +181,17 @@ impl<'a> Design<'a> {
         }
         let mean_a = da.iter().map(|c| c.sum_w * y(c.score)).sum::<f64>() / wa;
         let mean_b = db.iter().map(|c| c.sum_w * y(c.score)).sum::<f64>() / wb;
-        let mut sums = self.linearised_sums(&da, y, mean_a, wa);
-        for (stratum, (s1, s2)) in self.linearised_sums(&db, y, mean_b, wb) {
-            let entry = sums.entry(stratum).or_default();
-            entry.0 -= s1;
-            entry.1 += s2;
-        }
+        // No response is in both domains: z = z_A − z_B, cell by cell.
+        let deviation = |c: &Cell| {
+            if a(c) {
+                (y(c.score) - mean_a) / wa
+            } else if b(c) {
+                -(y(c.score) - mean_b) / wb
+            } else {
+                0.0
+            }
+        };
+        let sums = self.linearised_sums(&deviation);
         Some((mean_a - mean_b, self.stratified_variance(&sums)))
     }
 

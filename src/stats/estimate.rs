@@ -91,12 +91,22 @@ pub struct StatsReport {
 
 /// Estimates for the filtered whole and for each group of `options.by`, groups in key order.
 pub fn estimate(cells: &[Cell], options: &Options) -> StatsReport {
-    let design = Design::new(cells);
+    estimate_in(&Design::new(cells), cells, options)
+}
+
+/// As `estimate`, with weights adjusted to the frame (`adjust`): the adjusted cells, and the
+/// variance of a post-stratified design.
+pub fn estimate_adjusted(adjusted: &super::adjust::Adjusted, options: &Options) -> StatsReport {
+    let design = Design::post_stratified(&adjusted.cells, adjusted.class_of.clone());
+    estimate_in(&design, &adjusted.cells, options)
+}
+
+fn estimate_in(design: &Design<'_>, cells: &[Cell], options: &Options) -> StatsReport {
     let filter = |c: &Cell| {
         options.direction.as_ref().is_none_or(|d| &c.direction == d)
             && options.channel.as_ref().is_none_or(|ch| &c.channel == ch)
     };
-    let overall = domain_estimate(&design, &filter, options);
+    let overall = domain_estimate(design, &filter, options);
     let mut keys: BTreeMap<GroupKey, ()> = BTreeMap::new();
     if options.by != GroupBy::None {
         for cell in cells.iter().filter(|c| filter(c)) {
@@ -107,7 +117,7 @@ pub fn estimate(cells: &[Cell], options: &Options) -> StatsReport {
         .into_keys()
         .map(|key| {
             let in_group = |c: &Cell| filter(c) && options.by.matches(c, &key);
-            let estimate = domain_estimate(&design, &in_group, options);
+            let estimate = domain_estimate(design, &in_group, options);
             GroupEstimate { direction: key.direction, channel: key.channel, month: key.month, estimate }
         })
         .collect();

@@ -11,6 +11,7 @@
 //! `confint(df=degf(design))`. The design is the set of responses of the requested period;
 //! groups and the direction/channel filters are *domains* of it (z = 0 outside the domain).
 
+pub mod adjust;
 pub mod cells;
 pub mod compare;
 pub mod design;
@@ -19,4 +20,4 @@ pub mod estimate;
 pub mod quantiles;
 
 pub use cells::{Cell, GroupBy, GroupKey};
-pub use estimate::{Estimate, Nps, Options, Proportion, StatsReport, estimate};
+pub use estimate::{Estimate, Nps, Options, Proportion, StatsReport, estimate, estimate_adjusted};

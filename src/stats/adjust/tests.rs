@@ -1,0 +1,202 @@
+// Reference values are kept exactly as R prints them (17 significant digits).
+#![allow(clippy::excessive_precision)]
+
+//! Reference values from R's survey package (4.1-1, Debian's r-cran-survey; script, data and
+//! output in tests/reference/adjust_reference.*), hand-worked collapsing cases, and a simulation.
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::stats::{GroupBy, Options, estimate, estimate_adjusted};
+
+/// Cells (month = month of closing) and their classes from respondent rows
+/// (direction, channel, month, score, weight).
+fn cells_of(rows: &[(String, String, String, u8, f64)]) -> (Vec<Cell>, Vec<Option<ClassKey>>) {
+    let mut cells: BTreeMap<(String, String, String, u8), Cell> = BTreeMap::new();
+    for (direction, channel, month, score, weight) in rows {
+        let cell = cells.entry((direction.clone(), channel.clone(), month.clone(), *score)).or_insert_with(|| Cell {
+            direction: direction.clone(),
+            channel: channel.clone(),
+            month: month.clone(),
+            stratum: format!("{direction}:{channel}"),
+            score: *score,
+            count: 0,
+            sum_w: 0.0,
+            sum_w2: 0.0,
+        });
+        cell.count += 1;
+        cell.sum_w += weight;
+        cell.sum_w2 += weight * weight;
+    }
+    let cells: Vec<Cell> = cells.into_values().collect();
+    let classes = cells.iter().map(|c| Some(ClassKey::of(&c.direction, &c.channel, &c.month))).collect();
+    (cells, classes)
+}
+
+fn reference() -> (Vec<Cell>, Vec<Option<ClassKey>>, Vec<FrameCount>) {
+    let rows: Vec<(String, String, String, u8, f64)> = include_str!("../../../tests/reference/adjust_reference.csv")
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            (f[0].into(), f[1].into(), f[2].into(), f[4].parse().unwrap(), f[5].parse().unwrap())
+        })
+        .collect();
+    let frame = include_str!("../../../tests/reference/adjust_frame.csv")
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            FrameCount {
+                direction: f[0].into(),
+                channel: f[1].into(),
+                month: f[2].into(),
+                requests: f[3].parse().unwrap(),
+            }
+        })
+        .collect();
+    let (cells, classes) = cells_of(&rows);
+    (cells, classes, frame)
+}
+
+fn close(actual: Option<f64>, expected: f64) {
+    let actual = actual.expect("a value");
+    assert!(((actual - expected) / expected).abs() < 1e-9, "{actual} vs {expected}");
+}
+
+fn options(by: GroupBy) -> Options {
+    Options { by, weighted: true, confidence: 0.95, min_n: 0, direction: None, channel: None }
+}
+
+#[test]
+fn equals_r_post_stratify_on_unequal_response_rates() {
+    let (cells, classes, frame) = reference();
+    // The smallest class has 6 respondents: nothing is collapsed, as in R.
+    let adjusted = adjust(&cells, &classes, &frame, 5);
+    assert!(adjusted.classes.iter().all(|c| !c.collapsed && c.factor.is_some()));
+    let total: f64 = adjusted.cells.iter().map(|c| c.sum_w).sum();
+    assert!((total - 4832.0).abs() < 1e-9, "the adjusted weights add up to the frame: {total}");
+
+    let design = estimate(&cells, &options(GroupBy::None)).overall;
+    close(design.mean, 8.0809061488673137);
+    close(design.std_error, 0.075586741646954031);
+
+    let report = estimate_adjusted(&adjusted, &options(GroupBy::None));
+    let overall = &report.overall;
+    assert_eq!((overall.n, overall.df), (759, Some(755.0)));
+    close(overall.mean, 7.6806808759887453);
+    close(overall.std_error, 0.13148346016534673);
+    close(overall.satisfied.estimate, 0.59041100588077344);
+    close(overall.satisfied.std_error, 0.032932927774281931);
+    close(overall.nps.estimate, 12.499741214075852);
+    close(overall.nps.std_error, 5.2638071136882756);
+    close(overall.weight_total, 4832.0);
+
+    for (by, means, errors) in [
+        (GroupBy::Direction, [7.71042196199096, 7.6575099857160334], [0.13394971824986726, 0.20935164287676344]),
+        (GroupBy::Channel, [8.4882169154530107, 6.8348210922787196], [0.056490734565231286, 0.26262335025805278]),
+        (GroupBy::Month, [7.7315948671382824, 7.6134313679862355], [0.15935224904755835, 0.22094461471091337]),
+    ] {
+        let groups = estimate_adjusted(&adjusted, &options(by)).groups;
+        assert_eq!(groups.len(), 2, "{by:?}");
+        for ((group, mean), se) in groups.iter().zip(means).zip(errors) {
+            close(group.estimate.mean, mean);
+            close(group.estimate.std_error, se);
+        }
+    }
+}
+
+fn cell(direction: &str, channel: &str, month: &str, score: u8, count: u64, w: f64) -> Cell {
+    Cell {
+        direction: direction.into(),
+        channel: channel.into(),
+        month: month.into(),
+        stratum: format!("{direction}:{channel}"),
+        score,
+        count,
+        sum_w: w * count as f64,
+        sum_w2: w * w * count as f64,
+    }
+}
+
+fn frame(direction: &str, channel: &str, month: &str, requests: u64) -> FrameCount {
+    FrameCount { direction: direction.into(), channel: channel.into(), month: month.into(), requests }
+}
+
+fn classes_of(cells: &[Cell]) -> Vec<Option<ClassKey>> {
+    cells.iter().map(|c| Some(ClassKey::of(&c.direction, &c.channel, &c.month))).collect()
+}
+
+/// Worked by hand: TP phone has 1 respondent in January (w = 10), TP e-mail 9 (w = 2); the
+/// frame has 120 phone and 30 e-mail requests. With at least 5 respondents a class, January's
+/// TP channels are taken together: factor (120 + 30)/(10 + 18) = 150/28 for all ten.
+/// ENV e-mail has requests but no respondent in January and none in the quarter's other
+/// month with a frame: it goes to ENV's quarter, where February's six web-form respondents are.
+#[test]
+fn sparse_classes_are_collapsed_by_direction_then_quarter() {
+    let cells = vec![
+        cell("TP", "phone", "2026-01", 8, 1, 10.0),
+        cell("TP", "email", "2026-01", 9, 9, 2.0),
+        cell("ENV", "web_form", "2026-02", 7, 6, 3.0),
+    ];
+    let frame = vec![
+        frame("TP", "phone", "2026-01", 120),
+        frame("TP", "email", "2026-01", 30),
+        frame("ENV", "email", "2026-01", 40),
+        frame("ENV", "web_form", "2026-02", 20),
+    ];
+    let adjusted = adjust(&cells, &classes_of(&cells), &frame, 5);
+    let tp = adjusted.classes.iter().find(|c| c.class.direction == "TP").unwrap();
+    assert_eq!(tp.class, ClassKey { direction: "TP".into(), channel: None, period: "2026-01".into() });
+    assert_eq!((tp.respondents, tp.requests, tp.design_weight), (10, 150, 28.0));
+    assert_eq!(tp.factor, Some(150.0 / 28.0));
+    assert!(tp.collapsed);
+    let env = adjusted.classes.iter().find(|c| c.class.direction == "ENV").unwrap();
+    assert_eq!(env.class, ClassKey { direction: "ENV".into(), channel: None, period: "2026-Q1".into() });
+    assert_eq!((env.respondents, env.requests, env.design_weight), (6, 60, 18.0));
+    assert_eq!(adjusted.classes.len(), 2);
+    // Every request is represented: the adjusted weights add up to the frame.
+    let total: f64 = adjusted.cells.iter().map(|c| c.sum_w).sum();
+    assert!((total - 210.0).abs() < 1e-12, "{total}");
+    assert_eq!(adjusted.cells[0].sum_w, 10.0 * 150.0 / 28.0);
+    let factor = 150.0 / 28.0;
+    assert_eq!(adjusted.cells[0].sum_w2, 100.0 * (factor * factor), "Σw² scales by the square");
+}
+
+/// A class with respondents and no frame count (or a frame with no respondent anywhere near):
+/// its respondents keep their weights, the unrepresented requests are reported; responses with
+/// no class (imported from an earlier tool) keep theirs.
+#[test]
+fn classes_without_frame_or_respondents_are_reported_not_invented() {
+    let cells = vec![cell("TP", "phone", "2026-01", 8, 6, 4.0), cell("URB", "phone", "2026-01", 9, 3, 5.0)];
+    let mut classes = classes_of(&cells);
+    classes[1] = None;
+    let frame = vec![frame("SEC", "phone", "2026-03", 25)];
+    let adjusted = adjust(&cells, &classes, &frame, 5);
+    assert_eq!(adjusted.cells, cells, "nothing to scale");
+    assert_eq!(adjusted.class_of, vec![None, None]);
+    let sec = adjusted.classes.iter().find(|c| c.class.direction == "SEC").unwrap();
+    assert_eq!((sec.respondents, sec.requests, sec.factor), (0, 25, None));
+    let tp = adjusted.classes.iter().find(|c| c.class.direction == "TP").unwrap();
+    assert_eq!((tp.respondents, tp.requests, tp.factor), (6, 0, None));
+}
+
+/// Equal response rates everywhere (a half of the sampled answered, so every factor is 2):
+/// the adjusted estimate is the design estimate, to the last bit.
+#[test]
+fn equal_response_rates_change_nothing_in_the_estimate() {
+    // Sampling at 1/4 and 1/10; half of the sampled answer: Σw = N/2 in every class.
+    let cells = vec![
+        cell("TP", "phone", "2026-01", 6, 5, 10.0),
+        cell("TP", "phone", "2026-01", 9, 5, 10.0),
+        cell("TP", "email", "2026-01", 10, 12, 4.0),
+        cell("TP", "email", "2026-01", 7, 13, 4.0),
+    ];
+    let frame = vec![frame("TP", "phone", "2026-01", 200), frame("TP", "email", "2026-01", 200)];
+    let adjusted = adjust(&cells, &classes_of(&cells), &frame, 5);
+    assert!(adjusted.classes.iter().all(|c| c.factor == Some(2.0)));
+    let design = estimate(&cells, &options(GroupBy::None)).overall;
+    let adjusted = estimate_adjusted(&adjusted, &options(GroupBy::None)).overall;
+    assert_eq!(adjusted.mean.map(f64::to_bits), design.mean.map(f64::to_bits));
+    assert_eq!(adjusted.satisfied.estimate.map(f64::to_bits), design.satisfied.estimate.map(f64::to_bits));
+}
