@@ -200,3 +200,63 @@ fn equal_response_rates_change_nothing_in_the_estimate() {
     assert_eq!(adjusted.mean.map(f64::to_bits), design.mean.map(f64::to_bits));
     assert_eq!(adjusted.satisfied.estimate.map(f64::to_bits), design.satisfied.estimate.map(f64::to_bits));
 }
+
+/// A population whose strata differ both in mean score and in response rate (phone callers
+/// score lower and answer less): over 1,000 samples the adjusted estimate's average lies within
+/// two Monte Carlo standard errors of the true mean and the design-only estimate's does not (it
+/// leans toward the strata that answer), and the adjusted 95 % intervals hold the truth 93–97 %
+/// of the time.
+#[test]
+fn the_adjustment_removes_the_nonresponse_bias_in_a_simulation() {
+    use rand::{RngExt, SeedableRng, rngs::StdRng};
+    let mut rng = StdRng::seed_from_u64(2026);
+    // (direction, channel, requests a month, mean score, sampling rate, response rate)
+    let strata: [(&str, &str, usize, f64, f64, f64); 4] = [
+        ("TP", "phone", 6_000, 7.0, 0.04, 0.15),
+        ("TP", "email", 1_500, 8.8, 0.10, 0.60),
+        ("ENV", "phone", 3_000, 7.6, 0.05, 0.20),
+        ("ENV", "email", 1_000, 9.0, 0.15, 0.55),
+    ];
+    let months = ["2026-01", "2026-02"];
+    let mut population: Vec<(usize, &str, u8)> = Vec::new();
+    let mut frame_counts = Vec::new();
+    for (s, (direction, channel, size, centre, _, _)) in strata.iter().enumerate() {
+        for month in months {
+            for _ in 0..*size {
+                let noise: f64 = (0..4).map(|_| rng.random::<f64>()).sum::<f64>() - 2.0;
+                population.push((s, month, (centre + 2.5 * noise).round().clamp(0.0, 10.0) as u8));
+            }
+            frame_counts.push(frame(direction, channel, month, *size as u64));
+        }
+    }
+    let truth = population.iter().map(|p| f64::from(p.2)).sum::<f64>() / population.len() as f64;
+    let reps = 1000;
+    let (mut adjusted_sum, mut adjusted_sq, mut design_sum, mut design_sq, mut covered) = (0.0, 0.0, 0.0, 0.0, 0);
+    for _ in 0..reps {
+        let rows: Vec<(String, String, String, u8, f64)> = population
+            .iter()
+            .filter(|(s, _, _)| rng.random::<f64>() < strata[*s].4 && rng.random::<f64>() < strata[*s].5)
+            .map(|&(s, month, score)| (strata[s].0.into(), strata[s].1.into(), month.into(), score, 1.0 / strata[s].4))
+            .collect();
+        let (cells, classes) = cells_of(&rows);
+        let design = estimate(&cells, &options(GroupBy::None)).overall.mean.unwrap();
+        let adjusted = estimate_adjusted(&adjust(&cells, &classes, &frame_counts, 5), &options(GroupBy::None)).overall;
+        let mean = adjusted.mean.unwrap();
+        (adjusted_sum, adjusted_sq) = (adjusted_sum + mean, adjusted_sq + mean * mean);
+        (design_sum, design_sq) = (design_sum + design, design_sq + design * design);
+        if adjusted.ci_low.unwrap() <= truth && truth <= adjusted.ci_high.unwrap() {
+            covered += 1;
+        }
+    }
+    let r = f64::from(reps);
+    let monte_carlo = |sum: f64, sq: f64| (sum / r, ((sq / r - (sum / r).powi(2)) * r / (r - 1.0)).sqrt() / r.sqrt());
+    let (adjusted_average, adjusted_mc) = monte_carlo(adjusted_sum, adjusted_sq);
+    let (design_average, design_mc) = monte_carlo(design_sum, design_sq);
+    assert!(
+        (adjusted_average - truth).abs() < 2.0 * adjusted_mc,
+        "adjusted {adjusted_average} ± {adjusted_mc} vs {truth}"
+    );
+    assert!((design_average - truth).abs() > 2.0 * design_mc, "design-only {design_average} ± {design_mc} vs {truth}");
+    let coverage = f64::from(covered) / r;
+    assert!((0.93..=0.97).contains(&coverage), "adjusted coverage {coverage}");
+}
