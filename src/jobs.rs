@@ -61,6 +61,7 @@ impl Jobs {
             settings.contact_hasher(),
             settings.ingestion.unknown_directions,
             self.clock.clone(),
+            settings.time_zone,
         )
         .await?;
         Ok(ingestor.with_time_rules(time_rules).with_open311_aliases(aliases))

@@ -14,6 +14,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod frame;
 pub mod i18n;
 pub mod ingestion;
 pub mod jobs;

@@ -16,6 +16,7 @@ mod m20261128_000008_decisions_without_foreign_keys;
 mod m20261130_000009_ingestion_errors_kept_once;
 mod m20261130_000010_response_cells_daily;
 mod m20261130_000011_response_cells_per_item;
+mod m20261130_000012_frame_counts_monthly;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000009_ingestion_errors_kept_once::Migration),
             Box::new(m20261130_000010_response_cells_daily::Migration),
             Box::new(m20261130_000011_response_cells_per_item::Migration),
+            Box::new(m20261130_000012_frame_counts_monthly::Migration),
         ]
     }
 }

@@ -8,5 +8,7 @@ use crate::responses::rollup;
 pub async fn run(context: &Context) -> anyhow::Result<CommandOutcome> {
     let months = rollup::rebuild(&context.db, context.settings.time_zone).await?;
     println!("statistics roll-up recomputed for {months} months");
+    let months = crate::frame::rebuild(&context.db, context.settings.time_zone).await?;
+    println!("frame counts (closed requests per stratum) recomputed for {months} months");
     Ok(CommandOutcome::Success)
 }

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use chrono_tz::Tz;
 use sea_orm::{ConnectionTrait, DbErr, TransactionSession, TransactionTrait};
 
 use super::fields::{FieldError, RawItem, TimeRules, ValidRequest, parse_request_with};
@@ -13,6 +14,7 @@ use crate::clock::Clock;
 use crate::config::UnknownDirections;
 use crate::db::{self, entities::service_request, repo};
 use crate::domain::ContactHasher;
+use crate::frame;
 
 /// Holds what a batch needs besides the database: the contact hasher, the policy for unknown
 /// directions, and caches of the reference tables (long imports look codes up once).
@@ -22,6 +24,8 @@ pub struct Ingestor {
     /// Keep rejected items in `ingestion_errors` (off when replaying rows already kept there).
     keep_rejects: bool,
     clock: Clock,
+    /// The city's time zone: a request counts in the frame of the month it closed in.
+    zone: Tz,
 }
 
 /// The part of taking an item that needs no database: read, validate, normalise, apply the
@@ -94,10 +98,11 @@ impl Ingestor {
         hasher: ContactHasher,
         unknown_directions: UnknownDirections,
         clock: Clock,
+        zone: Tz,
     ) -> Result<Ingestor, DbErr> {
         let reference = ReferenceData::load(db, unknown_directions).await?;
         let parser = RequestParser { hasher, time_rules: TimeRules::default(), open311_aliases: Aliases::default() };
-        Ok(Ingestor { parser, reference, keep_rejects: true, clock })
+        Ok(Ingestor { parser, reference, keep_rejects: true, clock, zone })
     }
 
     /// How zone-less date-times are read (`ingestion.assume_local_time`).
@@ -319,6 +324,8 @@ impl Ingestor {
         // Inserted in CRM id order, like the locks above.
         to_insert.sort_by(|a, b| a.crm_id.cmp(&b.crm_id));
         let inserted = repo::requests::insert_new(&txn, to_insert.clone()).await?;
+        let created = to_insert.iter().filter(|model| inserted.contains(&model.crm_id)).map(|model| (None, model));
+        frame::record(&txn, created, self.zone).await?;
         let raced: Vec<service_request::Model> =
             to_insert.into_iter().filter(|model| !inserted.contains(&model.crm_id)).collect();
         if !raced.is_empty() {
@@ -348,6 +355,7 @@ impl Ingestor {
             })
             .collect();
         updates.sort_by(|a, b| a.0.crm_id.cmp(&b.0.crm_id));
+        frame::record(&txn, updates.iter().map(|(row, next)| (Some(row), next)), self.zone).await?;
         for (row, next) in updates {
             repo::requests::update(&txn, row, next).await?;
         }

@@ -16,10 +16,10 @@ use crate::db::repo::{
 };
 use crate::domain::{Month, month::start_of_day};
 
-/// What the roll-ups were built for, in `job_state`: their layout and the time zone that cut
-/// their months and days. Either changing means a rebuild.
+/// What the roll-ups (and the frame counts, `crate::frame`) were built for, in `job_state`: their
+/// layout and the time zone that cut their months and days. Either changing means a rebuild.
 const BUILT_KEY: &str = "rollup.built";
-const LAYOUT: u64 = 3;
+const LAYOUT: u64 = 4;
 const LEASE: &str = "lock:rollup";
 
 /// Recompute the given months, in both roll-ups, a month per transaction. (One pass over a
@@ -151,7 +151,10 @@ where
     if !repo::job_state::try_acquire_lease(db, LEASE, &owner, now, now - Duration::hours(1)).await? {
         return Ok(());
     }
-    let built = rebuild(db, zone).await;
+    let built = match rebuild(db, zone).await {
+        Ok(months) => crate::frame::rebuild(db, zone).await.map(|_| months),
+        Err(err) => Err(err),
+    };
     let recorded = match built {
         Ok(months) => {
             tracing::info!(months, time_zone = zone.name(), "statistics roll-ups built");

@@ -2,6 +2,7 @@
 //! once on SQLite and once on PostgreSQL (see `on_both_databases!`).
 
 mod factories;
+mod frame;
 mod helpers;
 
 mod api_contract;
