@@ -57,18 +57,17 @@ pub async fn rebuild<C>(db: &C, zone: Tz) -> Result<usize, DbErr>
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let (first, last) = repo::frame::closing_span(db).await?;
-    let (Some(first), Some(last)) = (first, last) else {
-        db.execute_unprepared("DELETE FROM frame_counts_monthly").await?;
-        return Ok(0);
+    let months = match repo::frame::closing_span(db).await? {
+        (Some(first), Some(last)) => {
+            Month::range(first.with_timezone(&zone).date_naive(), last.with_timezone(&zone).date_naive())
+        }
+        _ => Vec::new(),
     };
-    let months = Month::range(first.with_timezone(&zone).date_naive(), last.with_timezone(&zone).date_naive());
     let boundaries: Vec<repo::rollups::MonthBoundary> = months
         .iter()
         .map(|m| repo::rollups::MonthBoundary { label: m.label(), starts: start_of_day(m.first_day(), zone) })
         .collect();
-    let end = months.last().map(|m| m.bounds(zone).1).expect("one month at least");
-    db.execute_unprepared("DELETE FROM frame_counts_monthly").await?;
-    repo::frame::refresh(db, &boundaries, end).await?;
+    let end = months.last().map(|m| m.bounds(zone).1).unwrap_or_default();
+    repo::frame::rebuild(db, &boundaries, end).await?;
     Ok(months.len())
 }

@@ -54,21 +54,20 @@ pub async fn add(db: &impl ConnectionTrait, deltas: &[FrameDelta]) -> Result<(),
     Ok(())
 }
 
-/// Recompute the months `months` (label and the instant each begins, ascending; the last ends at
-/// `end`) from `service_requests`, in one transaction.
-pub async fn refresh<C>(db: &C, months: &[MonthBoundary], end: DateTime<Utc>) -> Result<(), DbErr>
+/// Replace the whole table by a recompute from `service_requests` over `months` (label and the
+/// instant each begins, ascending; the last ends at `end`: every closing month), in one
+/// transaction, so that readers see the old counts or the new ones.
+pub async fn rebuild<C>(db: &C, months: &[MonthBoundary], end: DateTime<Utc>) -> Result<(), DbErr>
 where
     C: ConnectionTrait + TransactionTrait,
 {
     use sea_orm::TransactionSession;
     use service_request::Column as R;
-    let (Some(first), Some(last)) = (months.first(), months.last()) else { return Ok(()) };
     let closed = || Expr::col(R::ClosedAt);
-    let delete = Query::delete()
-        .from_table(Alias::new(TABLE))
-        .and_where(Expr::col(Alias::new("month")).gte(first.label.clone()))
-        .and_where(Expr::col(Alias::new("month")).lte(last.label.clone()))
-        .take();
+    let delete = Query::delete().from_table(Alias::new(TABLE)).take();
+    let txn = crate::db::begin_write(db).await?;
+    txn.execute(&delete).await?;
+    let Some(first) = months.first() else { return txn.commit().await };
     let select = Query::select()
         .expr_as(label_by_starts(closed, months), Alias::new("month_label"))
         .columns([R::DirectionId, R::ChannelId])
@@ -86,8 +85,6 @@ where
         .select_from(select)
         .map_err(|e| DbErr::Custom(e.to_string()))?
         .take();
-    let txn = crate::db::begin_write(db).await?;
-    txn.execute(&delete).await?;
     txn.execute(&insert).await?;
     txn.commit().await
 }
