@@ -39,17 +39,12 @@ pub fn deltas<'a>(
         .collect()
 }
 
-/// Add what a write changed; call inside the write's transaction.
-pub async fn record<'a>(
-    db: &impl ConnectionTrait,
-    changes: impl IntoIterator<Item = (Option<&'a service_request::Model>, &'a service_request::Model)>,
-    zone: Tz,
-) -> Result<(), DbErr> {
-    let deltas = deltas(changes, zone);
+/// Add what a write changed (its `deltas`); call inside the write's transaction.
+pub async fn add(db: &impl ConnectionTrait, deltas: &[FrameDelta]) -> Result<(), DbErr> {
     if deltas.is_empty() {
         return Ok(());
     }
-    repo::frame::add(db, &deltas).await
+    repo::frame::add(db, deltas).await
 }
 
 /// Recompute the whole frame from `service_requests`; returns how many months.

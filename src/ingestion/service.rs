@@ -324,8 +324,8 @@ impl Ingestor {
         // Inserted in CRM id order, like the locks above.
         to_insert.sort_by(|a, b| a.crm_id.cmp(&b.crm_id));
         let inserted = repo::requests::insert_new(&txn, to_insert.clone()).await?;
-        let created = to_insert.iter().filter(|model| inserted.contains(&model.crm_id)).map(|model| (None, model));
-        frame::record(&txn, created, self.zone).await?;
+        let created: Vec<service_request::Model> =
+            to_insert.iter().filter(|model| inserted.contains(&model.crm_id)).cloned().collect();
         let raced: Vec<service_request::Model> =
             to_insert.into_iter().filter(|model| !inserted.contains(&model.crm_id)).collect();
         if !raced.is_empty() {
@@ -355,10 +355,14 @@ impl Ingestor {
             })
             .collect();
         updates.sort_by(|a, b| a.0.crm_id.cmp(&b.0.crm_id));
-        frame::record(&txn, updates.iter().map(|(row, next)| (Some(row), next)), self.zone).await?;
+        // The frame's few hot rows (this month's strata) are locked last, for the shortest time.
+        let changes =
+            created.iter().map(|model| (None, model)).chain(updates.iter().map(|(row, next)| (Some(row), next)));
+        let frame_deltas = frame::deltas(changes, self.zone);
         for (row, next) in updates {
             repo::requests::update(&txn, row, next).await?;
         }
+        frame::add(&txn, &frame_deltas).await?;
         txn.commit().await?;
         Ok(results)
     }
