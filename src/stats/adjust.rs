@@ -18,7 +18,7 @@
 //! respondent after that has no factor: its requests are reported as not represented. Responses
 //! without a class (imported from an earlier tool: no frame on the platform) keep their weights.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -112,7 +112,7 @@ pub fn adjust(cells: &[Cell], classes: &[Option<ClassKey>], frame: &[FrameCount]
     // Where each base class goes: itself, its direction's month, or its direction's quarter.
     let mut target: BTreeMap<ClassKey, ClassKey> = base.keys().map(|k| (k.clone(), k.clone())).collect();
     let direction_month = |k: &ClassKey| ClassKey { channel: None, ..k.clone() };
-    let months_to_collapse: Vec<ClassKey> =
+    let months_to_collapse: BTreeSet<ClassKey> =
         base.iter().filter(|(_, t)| sparse(t)).map(|(k, _)| direction_month(k)).collect();
     for (key, goes_to) in target.iter_mut() {
         if months_to_collapse.contains(&direction_month(key)) {
@@ -126,7 +126,7 @@ pub fn adjust(cells: &[Cell], classes: &[Option<ClassKey>], frame: &[FrameCount]
         into.requests += tally.requests;
         into.design_weight += tally.design_weight;
     }
-    let quarters_to_collapse: Vec<(String, String)> = merged
+    let quarters_to_collapse: BTreeSet<(String, String)> = merged
         .iter()
         .filter(|(k, t)| k.channel.is_none() && sparse(t))
         .map(|(k, _)| (k.direction.clone(), quarter(&k.period)))
