@@ -122,36 +122,39 @@ impl<'a> Design<'a> {
         }
         let mean = domain.iter().map(|c| c.sum_w * y(c.score)).sum::<f64>() / sum_w;
         let deviation = |c: &Cell| if in_domain(c) { (y(c.score) - mean) / sum_w } else { 0.0 };
-        let sums = self.linearised_sums(&deviation);
+        let sums = self.linearised_sums(&domain, &deviation);
         Moments { n, sum_w, sum_w2, mean: Some(mean), variance: Some(self.stratified_variance(&sums)) }
     }
 
     /// Per stratum (Σz, Σz²) of the linearised values z = w·d of an estimator, d being
-    /// `deviation` of a cell's responses (0 outside the domain); residualised within the
-    /// weighting classes when the design is post-stratified.
+    /// `deviation` of a cell's responses (0 outside `domain`); residualised within the weighting
+    /// classes when the design is post-stratified.
     /// A BTreeMap, not a HashMap: the same cells must sum in the same order in every process,
     /// so that the API and the CLI print identical digits.
-    fn linearised_sums(&self, deviation: &dyn Fn(&Cell) -> f64) -> BTreeMap<&'a str, (f64, f64)> {
-        let class_means: Option<(&Vec<Option<usize>>, Vec<f64>)> = self.classes.as_ref().map(|(class_of, weight)| {
-            let mut means = vec![0.0; weight.len()];
-            for (cell, class) in self.cells.iter().zip(class_of) {
-                if let Some(g) = class {
-                    means[*g] += cell.sum_w * deviation(cell);
-                }
-            }
-            means.iter_mut().zip(weight).for_each(|(m, w)| *m = if *w > 0.0 { *m / w } else { 0.0 });
-            (class_of, means)
-        });
+    fn linearised_sums(&self, domain: &[&'a Cell], deviation: &dyn Fn(&Cell) -> f64) -> BTreeMap<&'a str, (f64, f64)> {
         let mut sums: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
-        for (index, cell) in self.cells.iter().enumerate() {
-            let class_mean = class_means.as_ref().and_then(|(class_of, means)| class_of[index].map(|g| means[g]));
-            let d = deviation(cell) - class_mean.unwrap_or(0.0);
-            if d == 0.0 {
-                continue;
+        let mut add = |cell: &'a Cell, d: f64| {
+            if d != 0.0 {
+                let entry = sums.entry(cell.stratum.as_str()).or_default();
+                entry.0 += cell.sum_w * d;
+                entry.1 += cell.sum_w2 * d * d;
             }
-            let entry = sums.entry(cell.stratum.as_str()).or_default();
-            entry.0 += cell.sum_w * d;
-            entry.1 += cell.sum_w2 * d * d;
+        };
+        let Some((class_of, weight)) = self.classes.as_ref() else {
+            // Outside the domain z = 0: only the domain's cells count.
+            domain.iter().for_each(|cell| add(cell, deviation(cell)));
+            return sums;
+        };
+        // Post-stratified: every cell of a class moves with its class mean, in the domain or not.
+        let mut means = vec![0.0; weight.len()];
+        for (cell, class) in self.cells.iter().zip(class_of) {
+            if let Some(g) = class {
+                means[*g] += cell.sum_w * deviation(cell);
+            }
+        }
+        means.iter_mut().zip(weight).for_each(|(m, w)| *m = if *w > 0.0 { *m / w } else { 0.0 });
+        for (cell, class) in self.cells.iter().zip(class_of) {
+            add(cell, deviation(cell) - class.map_or(0.0, |g| means[g]));
         }
         sums
     }
@@ -191,7 +194,8 @@ impl<'a> Design<'a> {
                 0.0
             }
         };
-        let sums = self.linearised_sums(&deviation);
+        let both: Vec<&Cell> = da.iter().chain(db.iter()).copied().collect();
+        let sums = self.linearised_sums(&both, &deviation);
         Some((mean_a - mean_b, self.stratified_variance(&sums)))
     }
 
