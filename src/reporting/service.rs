@@ -216,19 +216,16 @@ pub fn score_cells(cells: &[ItemCell], item: ScoreColumn) -> Vec<stats::Cell> {
 pub fn moment_cells(cells: &[ItemCell], driver: Driver) -> Vec<MomentCell> {
     let mut by_key: std::collections::BTreeMap<(String, String, u8), MomentCell> = std::collections::BTreeMap::new();
     for c in cells.iter().filter(|c| c.item == ScoreColumn::Driver(driver)) {
-        let m = by_key.entry((c.direction.clone(), c.channel.clone(), c.score)).or_insert_with(|| MomentCell {
-            direction: c.direction.clone(),
-            channel: c.channel.clone(),
-            driver: c.score,
-            ..MomentCell::default()
-        });
-        m.count += c.sums.n as u64;
-        m.sum_w += c.sums.sum_w;
-        m.sum_w2 += c.sums.sum_w2;
-        m.sum_y += c.sums.sum_y;
-        m.sum_y2 += c.sums.sum_y2;
-        m.sum_wy += c.sums.sum_wy;
-        m.sum_wy2 += c.sums.sum_wy2;
+        by_key
+            .entry((c.direction.clone(), c.channel.clone(), c.score))
+            .or_insert_with(|| MomentCell {
+                direction: c.direction.clone(),
+                channel: c.channel.clone(),
+                driver: c.score,
+                ..MomentCell::default()
+            })
+            .sums
+            .add(&c.sums);
     }
     by_key.into_values().collect()
 }

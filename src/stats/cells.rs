@@ -19,6 +19,61 @@ pub struct Cell {
     pub sum_w2: f64,
 }
 
+/// The sums the roll-ups keep for a cell of responses: their count, Σw and Σw², and of the
+/// same responses' overall score y, Σy, Σy², Σwy and Σwy² (a driver's joint moments with the
+/// overall score: with x the cell's driver score, Σwxy = x·Σwy).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Sums {
+    pub n: i64,
+    pub sum_w: f64,
+    pub sum_w2: f64,
+    pub sum_y: f64,
+    pub sum_y2: f64,
+    pub sum_wy: f64,
+    pub sum_wy2: f64,
+}
+
+impl Sums {
+    /// What one response of weight `w` and overall score `y` adds (`sign` = 1) or takes away
+    /// (`sign` = −1).
+    pub fn of_one(w: f64, y: i16, sign: i8) -> Sums {
+        let (s, y) = (f64::from(sign.signum()), f64::from(y));
+        Sums {
+            n: i64::from(sign.signum()),
+            sum_w: s * w,
+            sum_w2: s * w * w,
+            sum_y: s * y,
+            sum_y2: s * y * y,
+            sum_wy: s * w * y,
+            sum_wy2: s * w * y * y,
+        }
+    }
+
+    /// `count` responses of weight `w` and overall score `y`.
+    pub fn of_many(count: u64, w: f64, y: u8) -> Sums {
+        let (k, y) = (count as f64, f64::from(y));
+        Sums {
+            n: count as i64,
+            sum_w: w * k,
+            sum_w2: w * w * k,
+            sum_y: y * k,
+            sum_y2: y * y * k,
+            sum_wy: w * y * k,
+            sum_wy2: w * y * y * k,
+        }
+    }
+
+    pub fn add(&mut self, other: &Sums) {
+        self.n += other.n;
+        self.sum_w += other.sum_w;
+        self.sum_w2 += other.sum_w2;
+        self.sum_y += other.sum_y;
+        self.sum_y2 += other.sum_y2;
+        self.sum_wy += other.sum_wy;
+        self.sum_wy2 += other.sum_wy2;
+    }
+}
+
 /// The breakdowns the API offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum GroupBy {

@@ -12,6 +12,7 @@
 
 use serde::Serialize;
 
+use super::cells::Sums;
 use super::quantiles;
 
 /// Responses of one (direction, channel) sharing a driver score, with the sums of their overall
@@ -21,13 +22,7 @@ pub struct MomentCell {
     pub direction: String,
     pub channel: String,
     pub driver: u8,
-    pub count: u64,
-    pub sum_w: f64,
-    pub sum_w2: f64,
-    pub sum_y: f64,
-    pub sum_y2: f64,
-    pub sum_wy: f64,
-    pub sum_wy2: f64,
+    pub sums: Sums,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -42,11 +37,12 @@ pub struct Correlation {
 pub fn correlation(cells: &[MomentCell], weighted: bool, confidence: f64) -> Correlation {
     // (W, Y, Y₂) of a cell, as the weighting asks.
     let sums = |c: &MomentCell| {
-        if weighted { (c.sum_w, c.sum_wy, c.sum_wy2) } else { (c.count as f64, c.sum_y, c.sum_y2) }
+        let s = &c.sums;
+        if weighted { (s.sum_w, s.sum_wy, s.sum_wy2) } else { (s.n as f64, s.sum_y, s.sum_y2) }
     };
     let total: f64 = cells.iter().map(|c| sums(c).0).sum();
     let n = if weighted {
-        let sum_w2: f64 = cells.iter().map(|c| c.sum_w2).sum();
+        let sum_w2: f64 = cells.iter().map(|c| c.sums.sum_w2).sum();
         if sum_w2 > 0.0 { total * total / sum_w2 } else { 0.0 }
     } else {
         total
@@ -87,19 +83,7 @@ mod tests {
 
     /// `count` responses of weight `w` scoring `driver` and `overall`.
     fn cell(driver: u8, overall: u8, count: u64, w: f64) -> MomentCell {
-        let (k, y) = (count as f64, f64::from(overall));
-        MomentCell {
-            direction: "D".into(),
-            channel: "c".into(),
-            driver,
-            count,
-            sum_w: w * k,
-            sum_w2: w * w * k,
-            sum_y: y * k,
-            sum_y2: y * y * k,
-            sum_wy: w * y * k,
-            sum_wy2: w * y * y * k,
-        }
+        MomentCell { direction: "D".into(), channel: "c".into(), driver, sums: Sums::of_many(count, w, overall) }
     }
 
     #[test]
@@ -131,15 +115,7 @@ mod tests {
         let mut gathered: Vec<MomentCell> = Vec::new();
         for c in &single {
             match gathered.iter_mut().find(|g| g.driver == c.driver) {
-                Some(g) => {
-                    g.count += c.count;
-                    g.sum_w += c.sum_w;
-                    g.sum_w2 += c.sum_w2;
-                    g.sum_y += c.sum_y;
-                    g.sum_y2 += c.sum_y2;
-                    g.sum_wy += c.sum_wy;
-                    g.sum_wy2 += c.sum_wy2;
-                }
+                Some(g) => g.sums.add(&c.sums),
                 None => gathered.push(c.clone()),
             }
         }

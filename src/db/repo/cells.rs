@@ -149,6 +149,13 @@ struct MomentRow {
     direction: String,
     channel: String,
     driver: i32,
+    #[sea_orm(nested)]
+    sums: SumsRow,
+}
+
+/// A cell's sums as a query names them (`n`, `sum_w`, … `sum_wy2`).
+#[derive(Debug, FromQueryResult)]
+struct SumsRow {
     n: i64,
     sum_w: f64,
     sum_w2: f64,
@@ -156,6 +163,20 @@ struct MomentRow {
     sum_y2: f64,
     sum_wy: f64,
     sum_wy2: f64,
+}
+
+impl From<SumsRow> for CellSums {
+    fn from(r: SumsRow) -> CellSums {
+        CellSums {
+            n: r.n,
+            sum_w: r.sum_w,
+            sum_w2: r.sum_w2,
+            sum_y: r.sum_y,
+            sum_y2: r.sum_y2,
+            sum_wy: r.sum_wy,
+            sum_wy2: r.sum_wy2,
+        }
+    }
 }
 
 async fn load_moments(
@@ -169,16 +190,10 @@ async fn load_moments(
         .into_iter()
         .filter(|r| (0..=10).contains(&r.driver))
         .map(|r| crate::stats::drivers::MomentCell {
+            driver: r.driver as u8,
+            sums: r.sums.into(),
             direction: r.direction,
             channel: r.channel,
-            driver: r.driver as u8,
-            count: r.n as u64,
-            sum_w: r.sum_w,
-            sum_w2: r.sum_w2,
-            sum_y: r.sum_y,
-            sum_y2: r.sum_y2,
-            sum_wy: r.sum_wy,
-            sum_wy2: r.sum_wy2,
         })
         .collect())
 }
@@ -364,13 +379,8 @@ struct ItemRow {
     channel: String,
     stratum: String,
     score: i32,
-    n: i64,
-    sum_w: f64,
-    sum_w2: f64,
-    sum_y: f64,
-    sum_y2: f64,
-    sum_wy: f64,
-    sum_wy2: f64,
+    #[sea_orm(nested)]
+    sums: SumsRow,
 }
 
 /// The cells of several items from a roll-up for the periods `[first, last]` (labels,
@@ -421,15 +431,7 @@ pub async fn rolled_up_items(
                 channel: r.channel,
                 stratum: r.stratum,
                 score: r.score as u8,
-                sums: CellSums {
-                    n: r.n,
-                    sum_w: r.sum_w,
-                    sum_w2: r.sum_w2,
-                    sum_y: r.sum_y,
-                    sum_y2: r.sum_y2,
-                    sum_wy: r.sum_wy,
-                    sum_wy2: r.sum_wy2,
-                },
+                sums: r.sums.into(),
             })
         })
         .collect())

@@ -117,46 +117,7 @@ impl CellKey {
     }
 }
 
-/// The sums a cell keeps: count, Σw and Σw² of its responses, and of the same responses'
-/// overall score y, Σy, Σy², Σwy and Σwy² (a driver's joint moments with the overall score:
-/// with x the cell's score, Σwxy = x·Σwy).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct CellSums {
-    pub n: i64,
-    pub sum_w: f64,
-    pub sum_w2: f64,
-    pub sum_y: f64,
-    pub sum_y2: f64,
-    pub sum_wy: f64,
-    pub sum_wy2: f64,
-}
-
-impl CellSums {
-    /// What one response of weight `w` and overall score `y` adds (`sign` = 1) or takes away
-    /// (`sign` = −1).
-    pub fn of_one(w: f64, y: i16, sign: i8) -> CellSums {
-        let (s, y) = (f64::from(sign.signum()), f64::from(y));
-        CellSums {
-            n: i64::from(sign.signum()),
-            sum_w: s * w,
-            sum_w2: s * w * w,
-            sum_y: s * y,
-            sum_y2: s * y * y,
-            sum_wy: s * w * y,
-            sum_wy2: s * w * y * y,
-        }
-    }
-
-    pub fn add(&mut self, other: &CellSums) {
-        self.n += other.n;
-        self.sum_w += other.sum_w;
-        self.sum_w2 += other.sum_w2;
-        self.sum_y += other.sum_y;
-        self.sum_y2 += other.sum_y2;
-        self.sum_wy += other.sum_wy;
-        self.sum_wy2 += other.sum_wy2;
-    }
-}
+pub use crate::stats::cells::Sums as CellSums;
 
 /// What a set of writes adds to one cell (negative when responses leave it); also a row of a
 /// roll-up as read back.
