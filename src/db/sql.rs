@@ -1,7 +1,7 @@
 //! Helpers for the few statements written by hand (set-based batch writes, upserts that add
 //! to a row): parameters in each backend's placeholder style, and JSON arrays read as tables.
 
-use sea_orm::{DbBackend, DbErr, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
 use serde::Serialize;
 
 pub fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, DbErr> {
@@ -87,6 +87,34 @@ pub fn fixed_shapes<T>(items: &[T]) -> Vec<&[T]> {
             piece
         })
         .collect()
+}
+
+/// Add rows of numbers to a table of sums keyed by `keys`: `INSERT … VALUES … ON CONFLICT (keys)
+/// DO UPDATE SET c = table.c + excluded.c` for each column of `sums`, many rows to a statement in
+/// `fixed_shapes`. `bind` binds one row's key values then its sums, in the columns' order. One
+/// atomic statement per piece, so concurrent writers never lose an addition.
+pub async fn add_rows<T>(
+    db: &impl ConnectionTrait,
+    table: &str,
+    keys: &[&str],
+    sums: &[&str],
+    rows: &[T],
+    bind: impl Fn(&mut Params, &T) -> Vec<String>,
+) -> Result<(), DbErr> {
+    let keys = keys.join(", ");
+    let additions: Vec<String> = sums.iter().map(|c| format!("{c} = {table}.{c} + excluded.{c}")).collect();
+    for piece in fixed_shapes(rows) {
+        let mut params = Params::new(db.get_database_backend());
+        let values: Vec<String> = piece.iter().map(|row| format!("({})", bind(&mut params, row).join(", "))).collect();
+        let sql = format!(
+            "INSERT INTO {table} ({keys}, {}) VALUES {} ON CONFLICT ({keys}) DO UPDATE SET {}",
+            sums.join(", "),
+            values.join(", "),
+            additions.join(", ")
+        );
+        db.execute_raw(params.statement(sql)).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

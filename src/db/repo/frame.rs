@@ -26,28 +26,16 @@ pub struct FrameDelta {
 /// Add the deltas (in key order: concurrent writers lock the rows in the same order); rows
 /// brought to zero are deleted, so the table holds what a recompute holds.
 pub async fn add(db: &impl ConnectionTrait, deltas: &[FrameDelta]) -> Result<(), DbErr> {
-    use crate::db::sql::Params;
-    for chunk in crate::db::sql::fixed_shapes(deltas) {
-        let mut params = Params::new(db.get_database_backend());
-        let rows: Vec<String> = chunk
-            .iter()
-            .map(|d| {
-                let values = [
-                    params.bind(d.month.clone()),
-                    params.bind(d.direction_id),
-                    params.bind(d.channel_id),
-                    params.bind(d.requests),
-                ];
-                format!("({})", values.join(", "))
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO {TABLE} (month, direction_id, channel_id, requests) VALUES {} \
-             ON CONFLICT (month, direction_id, channel_id) DO UPDATE SET requests = {TABLE}.requests + excluded.requests",
-            rows.join(", ")
-        );
-        db.execute_raw(params.statement(sql)).await?;
-    }
+    let keys = ["month", "direction_id", "channel_id"];
+    crate::db::sql::add_rows(db, TABLE, &keys, &["requests"], deltas, |params, d| {
+        vec![
+            params.bind(d.month.clone()),
+            params.bind(d.direction_id),
+            params.bind(d.channel_id),
+            params.bind(d.requests),
+        ]
+    })
+    .await?;
     if deltas.iter().any(|d| d.requests < 0) {
         db.execute_unprepared(&format!("DELETE FROM {TABLE} WHERE requests <= 0")).await?;
     }

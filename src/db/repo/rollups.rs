@@ -299,40 +299,26 @@ where
 pub async fn add_to_cells(db: &impl ConnectionTrait, rollup: Rollup, deltas: &[CellDelta]) -> Result<(), DbErr> {
     use crate::db::sql::Params;
     let (table, period) = (rollup.table(), rollup.period());
-    let key_columns = format!("item, {period}, direction_id, channel_id, stratum, score");
-    let additions: Vec<String> = SUM_COLUMNS.iter().map(|c| format!("{c} = {table}.{c} + excluded.{c}")).collect();
-    for chunk in crate::db::sql::fixed_shapes(deltas) {
-        let mut params = Params::new(db.get_database_backend());
-        let rows: Vec<String> = chunk
-            .iter()
-            .map(|delta| {
-                let (key, sums) = (&delta.key, &delta.sums);
-                let values = [
-                    params.bind(key.item.label()),
-                    params.bind(key.period.clone()),
-                    params.bind(key.direction_id),
-                    params.bind(key.channel_id),
-                    params.bind(key.stratum.clone()),
-                    params.bind(key.score),
-                    params.bind(sums.n),
-                    params.bind(sums.sum_w),
-                    params.bind(sums.sum_w2),
-                    params.bind(sums.sum_y),
-                    params.bind(sums.sum_y2),
-                    params.bind(sums.sum_wy),
-                    params.bind(sums.sum_wy2),
-                ];
-                format!("({})", values.join(", "))
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO {table} ({key_columns}, {}) VALUES {} ON CONFLICT ({key_columns}) DO UPDATE SET {}",
-            SUM_COLUMNS.join(", "),
-            rows.join(", "),
-            additions.join(", ")
-        );
-        db.execute_raw(params.statement(sql)).await?;
-    }
+    let keys = ["item", period, "direction_id", "channel_id", "stratum", "score"];
+    crate::db::sql::add_rows(db, table, &keys, &SUM_COLUMNS, deltas, |params, delta| {
+        let (key, sums) = (&delta.key, &delta.sums);
+        vec![
+            params.bind(key.item.label()),
+            params.bind(key.period.clone()),
+            params.bind(key.direction_id),
+            params.bind(key.channel_id),
+            params.bind(key.stratum.clone()),
+            params.bind(key.score),
+            params.bind(sums.n),
+            params.bind(sums.sum_w),
+            params.bind(sums.sum_w2),
+            params.bind(sums.sum_y),
+            params.bind(sums.sum_y2),
+            params.bind(sums.sum_wy),
+            params.bind(sums.sum_wy2),
+        ]
+    })
+    .await?;
     for delta in deltas.iter().filter(|d| d.sums.n < 0) {
         let mut params = Params::new(db.get_database_backend());
         let key = &delta.key;
