@@ -206,8 +206,8 @@ where
             }
             None => sink.take(db, chunk, parsed).await?,
         };
-        let written = summary.created + summary.updated;
-        let written_now = written
+        let written_now = summary.created
+            + summary.updated
             + results.iter().filter(|r| matches!(r.outcome, Outcome::Created | Outcome::Updated)).count() as u64;
         let analyze = written_now >= analyze_at;
         let full = open.as_ref().is_some_and(|(_, chunks)| *chunks >= chunks_per_commit);

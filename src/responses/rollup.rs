@@ -87,9 +87,7 @@ impl Deferred {
         let count = self.months.len();
         refresh(db, self.zone, self.months).await?;
         repo::job_state::delete(db, &self.marker).await?;
-        for rollup in Rollup::ALL {
-            crate::db::analyze(db, rollup.table()).await?;
-        }
+        analyze(db).await?;
         Ok(count)
     }
 }
@@ -117,6 +115,15 @@ where
     Ok(count)
 }
 
+/// Fresh planner statistics for recomputed roll-ups (a server without autovacuum would otherwise
+/// plan the reports' range reads on an empty table's estimates).
+async fn analyze(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    for rollup in Rollup::ALL {
+        crate::db::analyze(db, rollup.table()).await?;
+    }
+    Ok(())
+}
+
 /// Recompute every month that has responses; returns how many.
 pub async fn rebuild<C>(db: &C, zone: Tz) -> Result<usize, DbErr>
 where
@@ -127,11 +134,7 @@ where
     let months = Month::range(first.with_timezone(&zone).date_naive(), last.with_timezone(&zone).date_naive());
     let count = months.len();
     refresh(db, zone, months).await?;
-    // Fresh planner statistics for the rebuilt tables (a server without autovacuum would
-    // otherwise plan the reports' range reads on an empty table's estimates).
-    for rollup in Rollup::ALL {
-        crate::db::analyze(db, rollup.table()).await?;
-    }
+    analyze(db).await?;
     Ok(count)
 }
 

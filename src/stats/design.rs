@@ -58,7 +58,7 @@ pub struct Design<'a> {
     pub n: u64,
     /// Post-stratified: each cell's weighting class (`None`: its weights were not adjusted),
     /// and each class's Σw.
-    classes: Option<(Vec<Option<usize>>, Vec<f64>)>,
+    classes: Option<(&'a [Option<usize>], Vec<f64>)>,
 }
 
 /// Moments of y over a domain.
@@ -86,11 +86,11 @@ impl<'a> Design<'a> {
 
     /// A design whose weights were adjusted to known totals of weighting classes: `class_of[i]`
     /// is the class of `cells[i]` (`None`: not adjusted), classes numbered from 0.
-    pub fn post_stratified(cells: &'a [Cell], class_of: Vec<Option<usize>>) -> Design<'a> {
+    pub fn post_stratified(cells: &'a [Cell], class_of: &'a [Option<usize>]) -> Design<'a> {
         assert_eq!(cells.len(), class_of.len(), "a class (or none) per cell");
         let count = class_of.iter().flatten().map(|g| g + 1).max().unwrap_or(0);
         let mut class_weight = vec![0.0; count];
-        for (cell, class) in cells.iter().zip(&class_of) {
+        for (cell, class) in cells.iter().zip(class_of) {
             if let Some(g) = class {
                 class_weight[*g] += cell.sum_w;
             }
@@ -147,13 +147,13 @@ impl<'a> Design<'a> {
         };
         // Post-stratified: every cell of a class moves with its class mean, in the domain or not.
         let mut means = vec![0.0; weight.len()];
-        for (cell, class) in self.cells.iter().zip(class_of) {
+        for (cell, class) in self.cells.iter().zip(class_of.iter()) {
             if let Some(g) = class {
                 means[*g] += cell.sum_w * deviation(cell);
             }
         }
         means.iter_mut().zip(weight).for_each(|(m, w)| *m = if *w > 0.0 { *m / w } else { 0.0 });
-        for (cell, class) in self.cells.iter().zip(class_of) {
+        for (cell, class) in self.cells.iter().zip(class_of.iter()) {
             add(cell, deviation(cell) - class.map_or(0.0, |g| means[g]));
         }
         sums

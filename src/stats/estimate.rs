@@ -97,7 +97,7 @@ pub fn estimate(cells: &[Cell], options: &Options) -> StatsReport {
 /// As `estimate`, with weights adjusted to the frame (`adjust`): the adjusted cells, and the
 /// variance of a post-stratified design.
 pub fn estimate_adjusted(adjusted: &super::adjust::Adjusted, options: &Options) -> StatsReport {
-    let design = Design::post_stratified(&adjusted.cells, adjusted.class_of.clone());
+    let design = Design::post_stratified(&adjusted.cells, &adjusted.class_of);
     estimate_in(&design, &adjusted.cells, options)
 }
 

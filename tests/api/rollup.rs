@@ -50,6 +50,11 @@ fn nth_response(reference: &Reference, i: usize, weight: f64) -> response::Model
 
 type Rows = Vec<cells::CellDelta>;
 
+/// How many responses the rows count (each once, in its overall-score cell).
+fn responses_counted(rows: &Rows) -> i64 {
+    rows.iter().filter(|r| r.key.item == ScoreColumn::Overall).map(|r| r.sums.n).sum()
+}
+
 /// A cell's float sums, in a fixed order.
 fn float_sums(row: &cells::CellDelta) -> [f64; 6] {
     let s = &row.sums;
@@ -128,9 +133,7 @@ async fn the_rollup_kept_by_each_write_equals_a_recompute(backend: Backend) {
     }
 
     let (kept, recomputed) = kept_and_recomputed(&db).await;
-    let overall =
-        |rows: &Rows| rows.iter().filter(|r| r.key.item == ScoreColumn::Overall).map(|r| r.sums.n).sum::<i64>();
-    assert_eq!(overall(&kept), 2 * (200 + 8 * 40 + 120), "every response counted once in each roll-up");
+    assert_eq!(responses_counted(&kept), 2 * (200 + 8 * 40 + 120), "every response counted once in each roll-up");
     let timeliness = kept.iter().filter(|r| r.key.item == ScoreColumn::Driver(Driver::Timeliness));
     assert!(timeliness.map(|r| r.sums.n).sum::<i64>() > 0, "the drivers are rolled up too");
     assert!(kept.iter().all(|row| row.sums.n > 0), "no empty cell is kept");
@@ -194,7 +197,7 @@ async fn the_rollups_are_built_at_start_up_when_missing_or_stale(backend: Backen
     // The city's time zone setting changes: days and months are cut anew, on the next start.
     app::open_database(&settings("America/Vancouver"), &Clock::system()).await.unwrap();
     let daily = cells::rollup_rows(&db, Rollup::Daily).await.unwrap();
-    let counted: i64 = daily.iter().filter(|row| row.key.item == ScoreColumn::Overall).map(|row| row.sums.n).sum();
+    let counted = responses_counted(&daily);
     assert_eq!(counted, 60, "every response counted");
     // 03:30 UTC on 1 November is 20:30 on 31 October in Vancouver.
     assert!(daily.iter().any(|row| row.key.period == "2026-10-31"));
@@ -259,9 +262,7 @@ async fn a_large_import_recomputes_its_months_at_the_end(backend: Backend) {
     let markers = satisfaction::db::repo::job_state::with_prefix(&db, "rollup.deferred.").await.unwrap();
     assert!(markers.is_empty(), "the import finished its months: {markers:?}");
     let (kept, recomputed) = kept_and_recomputed(&db).await;
-    let overall =
-        |rows: &Rows| rows.iter().filter(|r| r.key.item == ScoreColumn::Overall).map(|r| r.sums.n).sum::<i64>();
-    assert_eq!(overall(&kept), 2 * (40 + 3000));
+    assert_eq!(responses_counted(&kept), 2 * (40 + 3000));
     assert_eq!(kept, recomputed);
 }
 
@@ -292,9 +293,7 @@ async fn an_interrupted_import_is_finished_at_the_next_start(backend: Backend) {
     app::open_database(&settings, &Clock::fixed(written_at + Duration::hours(1))).await.unwrap();
     assert!(job_state::with_prefix(&db, "rollup.deferred.").await.unwrap().is_empty());
     let (kept, recomputed) = kept_and_recomputed(&db).await;
-    let overall =
-        |rows: &Rows| rows.iter().filter(|r| r.key.item == ScoreColumn::Overall).map(|r| r.sums.n).sum::<i64>();
-    assert_eq!(overall(&kept), 2 * 90);
+    assert_eq!(responses_counted(&kept), 2 * 90);
     assert_eq!(kept, recomputed);
 }
 

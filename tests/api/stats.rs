@@ -485,3 +485,26 @@ async fn drivers_of_any_period_equal_a_scan_of_the_responses(backend: Backend) {
 }
 
 on_both_databases!(drivers_of_any_period_equal_a_scan_of_the_responses);
+
+/// `database.postgres_work_mem` reaches every pooled PostgreSQL session (the reports' groupings
+/// hash in memory with it); SQLite ignores it.
+async fn the_reports_sessions_get_their_work_mem(backend: Backend) {
+    use sea_orm::ConnectionTrait;
+    let app = crate::helpers::spawn_app_with(backend, |f| f.merge(("database.postgres_work_mem", "24MB"))).await;
+    let key = app.api_key().await;
+    let (status, _) = app.get_json(&key, "/api/v1/stats/drivers?from=2022-03-01&to=2022-03-31").await;
+    assert_eq!(status, Status::Ok);
+    if backend == Backend::Postgres {
+        for _ in 0..3 {
+            let row = app
+                .db
+                .query_one_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, "SHOW work_mem"))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(row.try_get_by_index::<String>(0).unwrap(), "24MB");
+        }
+    }
+}
+
+on_both_databases!(the_reports_sessions_get_their_work_mem);
