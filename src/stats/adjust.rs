@@ -84,6 +84,18 @@ struct Tally {
     design_weight: f64,
 }
 
+/// The base classes' tallies added up in the classes they go to.
+fn gathered(base: &BTreeMap<ClassKey, Tally>, target: &BTreeMap<ClassKey, ClassKey>) -> BTreeMap<ClassKey, Tally> {
+    let mut classes: BTreeMap<ClassKey, Tally> = BTreeMap::new();
+    for (key, tally) in base {
+        let into = classes.entry(target[key].clone()).or_default();
+        into.respondents += tally.respondents;
+        into.requests += tally.requests;
+        into.design_weight += tally.design_weight;
+    }
+    classes
+}
+
 fn quarter(month: &str) -> String {
     let (year, number) = month.split_once('-').unwrap_or((month, "01"));
     let number: u32 = number.parse().unwrap_or(1);
@@ -119,13 +131,7 @@ pub fn adjust(cells: &[Cell], classes: &[Option<ClassKey>], frame: &[FrameCount]
             *goes_to = direction_month(key);
         }
     }
-    let mut merged: BTreeMap<ClassKey, Tally> = BTreeMap::new();
-    for (key, tally) in &base {
-        let into = merged.entry(target[key].clone()).or_default();
-        into.respondents += tally.respondents;
-        into.requests += tally.requests;
-        into.design_weight += tally.design_weight;
-    }
+    let merged = gathered(&base, &target);
     let quarters_to_collapse: BTreeSet<(String, String)> = merged
         .iter()
         .filter(|(k, t)| k.channel.is_none() && sparse(t))
@@ -137,13 +143,7 @@ pub fn adjust(cells: &[Cell], classes: &[Option<ClassKey>], frame: &[FrameCount]
             *goes_to = ClassKey { direction: at.0, channel: None, period: at.1 };
         }
     }
-    let mut finals: BTreeMap<ClassKey, Tally> = BTreeMap::new();
-    for (key, tally) in &base {
-        let into = finals.entry(target[key].clone()).or_default();
-        into.respondents += tally.respondents;
-        into.requests += tally.requests;
-        into.design_weight += tally.design_weight;
-    }
+    let finals = gathered(&base, &target);
 
     let reports: Vec<ClassReport> = finals
         .iter()
