@@ -17,6 +17,7 @@ mod m20261130_000009_ingestion_errors_kept_once;
 mod m20261130_000010_response_cells_daily;
 mod m20261130_000011_response_cells_per_item;
 mod m20261130_000012_frame_counts_monthly;
+mod m20261130_000013_weighting_classes;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000010_response_cells_daily::Migration),
             Box::new(m20261130_000011_response_cells_per_item::Migration),
             Box::new(m20261130_000012_frame_counts_monthly::Migration),
+            Box::new(m20261130_000013_weighting_classes::Migration),
         ]
     }
 }

@@ -255,6 +255,8 @@ impl ResponseImporter {
             channel_id,
             stratum,
             weight: valid.weight,
+            // No frame on the platform for an earlier tool's responses.
+            request_closed_at: None,
             created_at: now,
         }))
     }

@@ -19,7 +19,7 @@ use crate::domain::{Month, month::start_of_day};
 /// What the roll-ups (and the frame counts, `crate::frame`) were built for, in `job_state`: their
 /// layout and the time zone that cut their months and days. Either changing means a rebuild.
 const BUILT_KEY: &str = "rollup.built";
-const LAYOUT: u64 = 4;
+const LAYOUT: u64 = 5;
 const LEASE: &str = "lock:rollup";
 
 /// Recompute the given months, in both roll-ups, a month per transaction. (One pass over a
@@ -30,15 +30,25 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     let months: BTreeSet<Month> = months.into_iter().collect();
+    let boundaries = |months: Vec<Month>| -> Vec<MonthBoundary> {
+        months.iter().map(|m| MonthBoundary { label: m.label(), starts: start_of_day(m.first_day(), zone) }).collect()
+    };
     for month in months {
-        let (_, end) = month.bounds(zone);
+        let (start, end) = month.bounds(zone);
+        let class_months = match repo::cells::closing_span(db, start, end).await? {
+            (Some(first), Some(last)) => boundaries(Month::range(
+                first.with_timezone(&zone).date_naive(),
+                last.with_timezone(&zone).date_naive(),
+            )),
+            _ => Vec::new(),
+        };
         let mut days = Vec::new();
         let mut day = month.first_day();
         while Month::containing(day) == month {
             days.push(MonthBoundary { label: day.format("%Y-%m-%d").to_string(), starts: start_of_day(day, zone) });
             day = day.succ_opt().expect("a day after");
         }
-        repo::cells::refresh_days(db, &days, end).await?;
+        repo::cells::refresh_days(db, &days, end, &class_months).await?;
     }
     Ok(())
 }

@@ -32,6 +32,7 @@ fn period_of(row: &response::Model, zone: Tz, rollup: Rollup) -> String {
 /// item it answers (the overall score, and each driver not left empty).
 pub fn deltas_of(row: &response::Model, zone: Tz, rollup: Rollup, sign: i8) -> Vec<CellDelta> {
     let period = period_of(row, zone, rollup);
+    let class_month = row.request_closed_at.map(|closed| Month::of(closed, zone).label()).unwrap_or_default();
     ScoreColumn::ALL
         .into_iter()
         .filter_map(|item| {
@@ -39,6 +40,7 @@ pub fn deltas_of(row: &response::Model, zone: Tz, rollup: Rollup, sign: i8) -> V
             let key = CellKey {
                 period: period.clone(),
                 item,
+                class_month: class_month.clone(),
                 direction_id: row.direction_id,
                 channel_id: row.channel_id,
                 stratum: row.stratum.clone(),
@@ -73,12 +75,20 @@ pub async fn insert_many(db: &impl ConnectionTrait, zone: Tz, rows: Vec<response
     let mut all_deltas = Vec::new();
     for rollup in Rollup::ALL {
         let mut summed: Vec<CellDelta> = Vec::new();
-        let mut index: std::collections::HashMap<(String, &'static str, i64, i64, String, i16), usize> =
+        let mut index: std::collections::HashMap<(String, &'static str, String, i64, i64, String, i16), usize> =
             std::collections::HashMap::new();
         for row in &rows {
             for delta in deltas_of(row, zone, rollup, 1) {
                 let k = &delta.key;
-                let key = (k.period.clone(), k.item.label(), k.direction_id, k.channel_id, k.stratum.clone(), k.score);
+                let key = (
+                    k.period.clone(),
+                    k.item.label(),
+                    k.class_month.clone(),
+                    k.direction_id,
+                    k.channel_id,
+                    k.stratum.clone(),
+                    k.score,
+                );
                 match index.get(&key) {
                     Some(&at) => summed[at].sums.add(&delta.sums),
                     None => {

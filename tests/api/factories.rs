@@ -184,6 +184,7 @@ pub fn response_row(
         channel_id,
         stratum: stratum.into(),
         weight,
+        request_closed_at: None,
         created_at: submitted_at,
     }
 }

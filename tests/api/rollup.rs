@@ -45,6 +45,9 @@ fn nth_response(reference: &Reference, i: usize, weight: f64) -> response::Model
     row.score_timeliness = (!i.is_multiple_of(4)).then_some((score + 1).min(10));
     row.score_courtesy = Some((i % 7) as i16 + 4);
     row.score_fairness = i.is_multiple_of(5).then_some(10 - score);
+    // Half are the platform's: their requests closed up to three weeks before (some in the month
+    // before), which puts them in a weighting class.
+    row.request_closed_at = i.is_multiple_of(2).then(|| submitted - Duration::hours(13 * (i % 40) as i64));
     row
 }
 

@@ -29,6 +29,9 @@ pub struct Model {
     pub channel_id: i64,
     pub stratum: String,
     pub weight: f64,
+    /// When the request the response is about closed: with the stratum, its weighting class
+    /// (`None`: imported from an earlier tool, no frame on the platform).
+    pub request_closed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
 }
 

@@ -131,6 +131,26 @@ pub async fn submission_span(
     Ok(span.map(|s| (s.first, s.last)).unwrap_or((None, None)))
 }
 
+/// First and last closing instants of the requests of the responses submitted in `[from, to)`
+/// (to lay out the class months a recompute labels them with).
+pub async fn closing_span(
+    db: &impl ConnectionTrait,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), DbErr> {
+    use response::Column as R;
+    let query = Query::select()
+        .expr_as(Func::min(Expr::col(R::RequestClosedAt)), Alias::new("first"))
+        .expr_as(Func::max(Expr::col(R::RequestClosedAt)), Alias::new("last"))
+        .from(response::Entity)
+        .and_where(Expr::col(R::SubmittedAt).gte(from))
+        .and_where(Expr::col(R::SubmittedAt).lt(to))
+        .take();
+    let statement = db.get_database_backend().build(&query);
+    let span = Span::find_by_statement(statement).one(db).await?;
+    Ok(span.map(|s| (s.first, s.last)).unwrap_or((None, None)))
+}
+
 /// The sums of the overall score y beside a driver's score x, as SQL expressions over
 /// `responses`: Σy, Σy², Σwy, Σwy².
 fn overall_sums(query: &mut SelectStatement, table: impl IntoIden + Clone + 'static) {

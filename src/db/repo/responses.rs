@@ -64,5 +64,6 @@ pub async fn update(
     active.channel_id = Set(new.channel_id);
     active.stratum = Set(new.stratum.clone());
     active.weight = Set(new.weight);
+    active.request_closed_at = Set(new.request_closed_at);
     active.update(db).await
 }

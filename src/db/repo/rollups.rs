@@ -103,6 +103,9 @@ pub struct CellKey {
     /// "YYYY-MM" or "YYYY-MM-DD" (as the roll-up is), in the city's time zone.
     pub period: String,
     pub item: ScoreColumn,
+    /// The city month ("YYYY-MM") the response's request closed in, which with the stratum makes
+    /// its weighting class; '' for responses without one (imported from an earlier tool).
+    pub class_month: String,
     pub direction_id: i64,
     pub channel_id: i64,
     pub stratum: String,
@@ -112,8 +115,16 @@ pub struct CellKey {
 
 impl CellKey {
     /// A total order, so that concurrent writers take the cells' row locks in the same order.
-    pub fn sort_key(&self) -> (&str, &str, i64, i64, &str, i16) {
-        (&self.period, self.item.label(), self.direction_id, self.channel_id, &self.stratum, self.score)
+    pub fn sort_key(&self) -> (&str, &str, &str, i64, i64, &str, i16) {
+        (
+            &self.period,
+            self.item.label(),
+            &self.class_month,
+            self.direction_id,
+            self.channel_id,
+            &self.stratum,
+            self.score,
+        )
     }
 }
 
@@ -136,8 +147,8 @@ pub async fn rollup_rows(db: &impl ConnectionTrait, rollup: Rollup) -> Result<Ve
         .query_all_raw(sea_orm::Statement::from_string(
             db.get_database_backend(),
             format!(
-                "SELECT {period}, item, direction_id, channel_id, stratum, score, {} FROM {table} \
-                 ORDER BY item, {period}, direction_id, channel_id, stratum, score",
+                "SELECT {period}, item, direction_id, channel_id, stratum, score, {}, class_month FROM {table} \
+                 ORDER BY item, {period}, class_month, direction_id, channel_id, stratum, score",
                 SUM_COLUMNS.join(", ")
             ),
         ))
@@ -153,6 +164,7 @@ pub async fn rollup_rows(db: &impl ConnectionTrait, rollup: Rollup) -> Result<Ve
                 channel_id: row.try_get_by_index(3)?,
                 stratum: row.try_get_by_index(4)?,
                 score: row.try_get_by_index(5)?,
+                class_month: row.try_get_by_index(13)?,
             };
             let sums = CellSums {
                 n: row.try_get_by_index(6)?,
@@ -197,9 +209,16 @@ fn by_halves(at: &dyn Fn() -> SimpleExpr, periods: &[MonthBoundary]) -> SimpleEx
 /// Recompute consecutive whole city months of both roll-ups from `responses`, in one
 /// transaction: their days (`days`: label and the instant each begins, ascending; the last ends
 /// at `end`) with one `INSERT … SELECT` per item over the whole span, each response labelled by
-/// `label_by_starts`, then each month as the sum of its days. On PostgreSQL the roll-ups are locked against other writers meanwhile (a response
+/// `label_by_starts` (its day by its submission, its class month by its request's closing among
+/// `class_months`, which must cover every closing of those responses), then each month as the
+/// sum of its days. On PostgreSQL the roll-ups are locked against other writers meanwhile (a response
 /// stored at that moment waits, then adds to the recomputed cells).
-pub async fn refresh_days<C>(db: &C, days: &[MonthBoundary], end: DateTime<Utc>) -> Result<(), DbErr>
+pub async fn refresh_days<C>(
+    db: &C,
+    days: &[MonthBoundary],
+    end: DateTime<Utc>,
+    class_months: &[MonthBoundary],
+) -> Result<(), DbErr>
 where
     C: ConnectionTrait + sea_orm::TransactionTrait,
 {
@@ -208,6 +227,11 @@ where
     let (Some(first), Some(last)) = (days.first(), days.last()) else { return Ok(()) };
     let (daily, monthly) = (Alias::new(Rollup::Daily.table()), Alias::new(Rollup::Monthly.table()));
     let submitted = || Expr::col(R::SubmittedAt);
+    let closed = || Expr::col(R::RequestClosedAt);
+    let class_month: SimpleExpr = CaseStatement::new()
+        .case(closed().is_null(), Expr::val(""))
+        .finally(label_by_starts(closed, class_months))
+        .into();
     let weight = || Expr::col(R::Weight);
     let overall = || Expr::col(R::OverallScore).cast_as(Alias::new("double precision"));
     let txn = crate::db::begin_write(db).await?;
@@ -225,12 +249,13 @@ where
         .and_where(Expr::col(Alias::new("day")).lte(last.label.clone()))
         .take();
     txn.execute(&delete_days).await?;
-    let mut columns = vec!["day", "item", "direction_id", "channel_id", "stratum", "score"];
+    let mut columns = vec!["day", "item", "class_month", "direction_id", "channel_id", "stratum", "score"];
     columns.extend(SUM_COLUMNS);
     for item in ScoreColumn::ALL {
         let select = Query::select()
             .expr_as(label_by_starts(submitted, days), Alias::new("period_label"))
             .expr(Expr::val(item.label()))
+            .expr_as(class_month.clone(), Alias::new("class_label"))
             .columns([R::DirectionId, R::ChannelId, R::Stratum])
             .column(item.column())
             .expr(Func::count(Expr::col(R::Id)))
@@ -245,6 +270,7 @@ where
             .and_where(submitted().gte(first.starts))
             .and_where(submitted().lt(end))
             .group_by_col(Alias::new("period_label"))
+            .group_by_col(Alias::new("class_label"))
             .group_by_columns([R::DirectionId, R::ChannelId, R::Stratum, item.column()])
             .take();
         let insert = Query::insert()
@@ -262,7 +288,7 @@ where
         .and_where(Expr::col(Alias::new("month")).lte(month_of(&last.label)))
         .take();
     txn.execute(&delete_months).await?;
-    let keys = ["item", "direction_id", "channel_id", "stratum", "score"];
+    let keys = ["item", "class_month", "direction_id", "channel_id", "stratum", "score"];
     let month_of_day = || Expr::cust("substr(response_cells_daily.day, 1, 7)");
     let mut select = Query::select();
     select.expr_as(month_of_day(), Alias::new("month_label"));
@@ -299,12 +325,13 @@ where
 pub async fn add_to_cells(db: &impl ConnectionTrait, rollup: Rollup, deltas: &[CellDelta]) -> Result<(), DbErr> {
     use crate::db::sql::Params;
     let (table, period) = (rollup.table(), rollup.period());
-    let keys = ["item", period, "direction_id", "channel_id", "stratum", "score"];
+    let keys = ["item", period, "class_month", "direction_id", "channel_id", "stratum", "score"];
     crate::db::sql::add_rows(db, table, &keys, &SUM_COLUMNS, deltas, |params, delta| {
         let (key, sums) = (&delta.key, &delta.sums);
         vec![
             params.bind(key.item.label()),
             params.bind(key.period.clone()),
+            params.bind(key.class_month.clone()),
             params.bind(key.direction_id),
             params.bind(key.channel_id),
             params.bind(key.stratum.clone()),
@@ -323,10 +350,11 @@ pub async fn add_to_cells(db: &impl ConnectionTrait, rollup: Rollup, deltas: &[C
         let mut params = Params::new(db.get_database_backend());
         let key = &delta.key;
         let sql = format!(
-            "DELETE FROM {table} WHERE item = {} AND {period} = {} AND direction_id = {} AND channel_id = {} \
-             AND stratum = {} AND score = {} AND n <= 0",
+            "DELETE FROM {table} WHERE item = {} AND {period} = {} AND class_month = {} AND direction_id = {} \
+             AND channel_id = {} AND stratum = {} AND score = {} AND n <= 0",
             params.bind(key.item.label()),
             params.bind(key.period.clone()),
+            params.bind(key.class_month.clone()),
             params.bind(key.direction_id),
             params.bind(key.channel_id),
             params.bind(key.stratum.clone()),
