@@ -24,6 +24,7 @@ fn year_of_cells() -> Vec<Cell> {
                         direction: d.into(),
                         channel: c.into(),
                         month: format!("2022-{m:02}"),
+                        class_month: String::new(),
                         stratum: format!("{d}:{c}"),
                         score,
                         count,

@@ -8,8 +8,9 @@
 use chrono_tz::Tz;
 use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};
 
+use crate::db::repo::rollups::MonthBoundary;
 use crate::db::{entities::service_request, repo, repo::frame::FrameDelta};
-use crate::domain::{Month, RequestStatus, month::start_of_day};
+use crate::domain::{Month, RequestStatus};
 
 /// The (month, direction, channel) a request counts in, if it counts.
 fn cell_of(row: &service_request::Model, zone: Tz) -> Option<(String, i64, i64)> {
@@ -52,17 +53,10 @@ pub async fn rebuild<C>(db: &C, zone: Tz) -> Result<usize, DbErr>
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let months = match repo::frame::closing_span(db).await? {
-        (Some(first), Some(last)) => {
-            Month::range(first.with_timezone(&zone).date_naive(), last.with_timezone(&zone).date_naive())
-        }
-        _ => Vec::new(),
+    let (boundaries, end) = match repo::frame::closing_span(db).await? {
+        (Some(first), Some(last)) => (MonthBoundary::spanning(first, last, zone), Month::of(last, zone).bounds(zone).1),
+        _ => (Vec::new(), Default::default()),
     };
-    let boundaries: Vec<repo::rollups::MonthBoundary> = months
-        .iter()
-        .map(|m| repo::rollups::MonthBoundary { label: m.label(), starts: start_of_day(m.first_day(), zone) })
-        .collect();
-    let end = months.last().map(|m| m.bounds(zone).1).unwrap_or_default();
     repo::frame::rebuild(db, &boundaries, end).await?;
-    Ok(months.len())
+    Ok(boundaries.len())
 }

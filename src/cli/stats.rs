@@ -17,9 +17,13 @@ pub struct StatsArgs {
     /// Last day of the period (inclusive).
     #[arg(long)]
     pub to: Option<String>,
-    /// Ignore the sampling weights (simple estimates).
+    /// Ignore the sampling weights (simple estimates); the same as --weighting unweighted.
     #[arg(long)]
     pub unweighted: bool,
+    /// adjusted (design weights adjusted for nonresponse to the frame of closed requests, the
+    /// default), design (1/π only) or unweighted.
+    #[arg(long, value_parser = ["adjusted", "design", "unweighted"])]
+    pub weighting: Option<String>,
     #[arg(long)]
     pub confidence: Option<f64>,
     #[arg(long)]
@@ -41,7 +45,8 @@ pub async fn run(args: StatsArgs, context: &Context) -> anyhow::Result<CommandOu
         by: args.by.clone(),
         from: args.from.clone(),
         to: args.to.clone(),
-        weighted: Some(!args.unweighted),
+        weighted: args.unweighted.then_some(false),
+        weighting: args.weighting.clone(),
         confidence: args.confidence,
         min_n: args.min_n,
         direction: args.direction.clone(),

@@ -145,7 +145,7 @@ impl Default for Settings {
                 invitation_valid_days: 14,
                 lock_timeout_minutes: 30,
             },
-            stats: StatsSettings { min_n: 10, confidence: 0.95 },
+            stats: StatsSettings { min_n: 10, confidence: 0.95, min_class_respondents: 5 },
         }
     }
 }

@@ -6,12 +6,16 @@ use serde::Serialize;
 
 use super::period;
 use super::service::{
-    ReportError, StatsQuery, Validated, moment_cells, period_cells, period_items, score_cells, validate,
+    ReportError, StatsQuery, Validated, Weighting, adjusted, moment_cells, period_cells, period_items, score_cells,
+    split_for, validate,
 };
 use crate::config::Settings;
-use crate::db::{repo, repo::cells::ScoreColumn};
+use crate::db::{
+    repo,
+    repo::cells::{ScoreColumn, Split},
+};
 use crate::domain::Driver;
-use crate::stats::{self, Cell, GroupBy, compare::Comparison};
+use crate::stats::{self, Cell, GroupBy, compare::Comparison, design::Design};
 
 /// Two periods, `a` and `b`, compared on the mean overall score (same filters for both).
 #[derive(Debug, Clone, Default)]
@@ -26,6 +30,7 @@ pub struct CompareQuery {
 
 #[derive(Debug, Serialize)]
 pub struct PeriodComparison {
+    pub weighting: Weighting,
     pub weighted: bool,
     pub confidence_level: f64,
     pub method: &'static str,
@@ -50,6 +55,7 @@ pub struct GroupComparison {
 
 #[derive(Debug, Serialize)]
 pub struct GroupsComparison {
+    pub weighting: Weighting,
     pub weighted: bool,
     pub confidence_level: f64,
     pub method: &'static str,
@@ -65,8 +71,31 @@ pub enum CompareResponse {
     Groups(GroupsComparison),
 }
 
-fn method(weighted: bool) -> &'static str {
-    if weighted { "design-based t test (linearisation, df = n − strata)" } else { "Welch's t test" }
+fn method(weighting: Weighting) -> &'static str {
+    match weighting {
+        Weighting::Adjusted => {
+            "design-based t test, weights adjusted to the frame (linearisation, post-stratified, df = n − strata)"
+        }
+        Weighting::Design => "design-based t test (linearisation, df = n − strata)",
+        Weighting::Unweighted => "Welch's t test",
+    }
+}
+
+/// Compare domains of the period's cells under a weighting: `compare` gets the design, with
+/// the weights adjusted to the frame when asked.
+async fn with_design<T>(
+    db: &impl ConnectionTrait,
+    settings: &Settings,
+    weighting: Weighting,
+    cells: Vec<Cell>,
+    compare: impl FnOnce(&Design<'_>, &[Cell]) -> T,
+) -> Result<T, ReportError> {
+    if weighting == Weighting::Adjusted {
+        let adjusted = adjusted(db, settings, &cells).await?;
+        Ok(compare(&Design::post_stratified(&adjusted.cells, &adjusted.class_of), &adjusted.cells))
+    } else {
+        Ok(compare(&Design::new(&cells), &cells))
+    }
 }
 
 pub async fn compare(
@@ -74,7 +103,9 @@ pub async fn compare(
     settings: &Settings,
     query: &CompareQuery,
 ) -> Result<CompareResponse, ReportError> {
-    let Validated { options, from, to } = validate(db, settings, &query.common).await?;
+    let Validated { options, weighting, from, to } = validate(db, settings, &query.common).await?;
+    let weighting = weighting.unwrap_or(Weighting::Adjusted);
+    let split = split_for(options.by, weighting);
     let in_filter = |c: &Cell| {
         options.direction.as_ref().is_none_or(|d| &c.direction == d)
             && options.channel.as_ref().is_none_or(|ch| &c.channel == ch)
@@ -97,22 +128,27 @@ pub async fn compare(
                 return Err(ReportError::Invalid("the two periods overlap; compare disjoint periods".into()));
             }
             // The design is both periods together; each is a domain, labelled in `month`.
-            let mut cells = period_cells(db, false, Some(a_from), Some(a_to), ScoreColumn::Overall).await?;
+            let split = Split { months: false, ..split };
+            let mut cells = period_cells(db, split, Some(a_from), Some(a_to), ScoreColumn::Overall).await?;
             cells.iter_mut().for_each(|c| c.month = "a".into());
-            let mut b = period_cells(db, false, Some(b_from), Some(b_to), ScoreColumn::Overall).await?;
+            let mut b = period_cells(db, split, Some(b_from), Some(b_to), ScoreColumn::Overall).await?;
             b.iter_mut().for_each(|c| c.month = "b".into());
             cells.extend(b);
-            let comparison = stats::compare::compare(
-                &cells,
-                &|c| in_filter(c) && c.month == "a",
-                &|c| in_filter(c) && c.month == "b",
-                options.weighted,
-                options.confidence,
-            );
+            let comparison = with_design(db, settings, weighting, cells, |design, _| {
+                stats::compare::compare(
+                    design,
+                    &|c| in_filter(c) && c.month == "a",
+                    &|c| in_filter(c) && c.month == "b",
+                    options.weighted,
+                    options.confidence,
+                )
+            })
+            .await?;
             Ok(CompareResponse::Periods(PeriodComparison {
+                weighting,
                 weighted: options.weighted,
                 confidence_level: options.confidence,
-                method: method(options.weighted),
+                method: method(weighting),
                 a: (a_from.to_string(), a_to.to_string()),
                 b: (b_from.to_string(), b_to.to_string()),
                 comparison,
@@ -122,26 +158,28 @@ pub async fn compare(
             if options.by == GroupBy::None {
                 return Err(ReportError::Invalid("give two periods (a_from, a_to, b_from, b_to) or a breakdown (by) to compare each group with the rest".into()));
             }
-            let needs_months = matches!(options.by, GroupBy::Month | GroupBy::DirectionMonth | GroupBy::ChannelMonth);
-            let cells = period_cells(db, needs_months, from, to, ScoreColumn::Overall).await?;
-            let mut keys: Vec<stats::GroupKey> =
-                cells.iter().filter(|c| in_filter(c)).map(|c| options.by.key(c)).collect();
-            keys.sort();
-            keys.dedup();
-            let comparisons: Vec<(stats::GroupKey, Comparison)> = keys
-                .into_iter()
-                .map(|key| {
-                    let by = options.by;
-                    let comparison = stats::compare::compare(
-                        &cells,
-                        &|c| in_filter(c) && by.matches(c, &key),
-                        &|c| in_filter(c) && !by.matches(c, &key),
-                        options.weighted,
-                        options.confidence,
-                    );
-                    (key, comparison)
+            let cells = period_cells(db, split, from, to, ScoreColumn::Overall).await?;
+            let comparisons: Vec<(stats::GroupKey, Comparison)> =
+                with_design(db, settings, weighting, cells, |design, cells| {
+                    let mut keys: Vec<stats::GroupKey> =
+                        cells.iter().filter(|c| in_filter(c)).map(|c| options.by.key(c)).collect();
+                    keys.sort();
+                    keys.dedup();
+                    keys.into_iter()
+                        .map(|key| {
+                            let by = options.by;
+                            let comparison = stats::compare::compare(
+                                design,
+                                &|c| in_filter(c) && by.matches(c, &key),
+                                &|c| in_filter(c) && !by.matches(c, &key),
+                                options.weighted,
+                                options.confidence,
+                            );
+                            (key, comparison)
+                        })
+                        .collect()
                 })
-                .collect();
+                .await?;
             let adjusted = stats::compare::holm(&comparisons.iter().map(|(_, c)| c.p_value).collect::<Vec<_>>());
             let alpha = 1.0 - options.confidence;
             let groups = comparisons
@@ -157,9 +195,10 @@ pub async fn compare(
                 })
                 .collect();
             Ok(CompareResponse::Groups(GroupsComparison {
+                weighting,
                 weighted: options.weighted,
                 confidence_level: options.confidence,
-                method: method(options.weighted),
+                method: method(weighting),
                 from: from.map(|d| d.to_string()),
                 to: to.map(|d| d.to_string()),
                 groups,
@@ -184,6 +223,7 @@ pub struct DriverFigures {
 
 #[derive(Debug, Serialize)]
 pub struct DriversResponse {
+    pub weighting: Weighting,
     pub weighted: bool,
     pub confidence_level: f64,
     pub min_n: u64,
@@ -197,7 +237,15 @@ pub async fn drivers(
     settings: &Settings,
     query: &StatsQuery,
 ) -> Result<DriversResponse, ReportError> {
-    let Validated { mut options, from, to } = validate(db, settings, query).await?;
+    let Validated { mut options, weighting, from, to } = validate(db, settings, query).await?;
+    if weighting == Some(Weighting::Adjusted) {
+        return Err(ReportError::Invalid(
+            "the drivers are given with design weights or unweighted (weighting=design or unweighted); \
+             the nonresponse adjustment applies to the overall score"
+                .into(),
+        ));
+    }
+    let weighting = weighting.unwrap_or(Weighting::Design);
     options.by = GroupBy::None;
     let mut figures = Vec::new();
     let in_filter = |direction: &String, channel: &String| {
@@ -228,6 +276,7 @@ pub async fn drivers(
         });
     }
     Ok(DriversResponse {
+        weighting,
         weighted: options.weighted,
         confidence_level: options.confidence,
         min_n: options.min_n,

@@ -4,7 +4,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use crate::db::repo::cells::MonthBoundary;
-use crate::domain::Month;
 pub use crate::domain::month::start_of_day;
 
 pub fn parse_date(field: &str, raw: &str) -> Result<NaiveDate, String> {
@@ -23,7 +22,7 @@ pub fn bounds(
 
 /// The months from `first` to `last` (inclusive), each with the instant it starts.
 pub fn months(first: NaiveDate, last: NaiveDate, zone: Tz) -> Vec<MonthBoundary> {
-    Month::range(first, last).into_iter().map(|m| MonthBoundary { label: m.label(), starts: m.starts(zone) }).collect()
+    MonthBoundary::months(first, last, zone)
 }
 
 #[cfg(test)]

@@ -30,16 +30,10 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     let months: BTreeSet<Month> = months.into_iter().collect();
-    let boundaries = |months: Vec<Month>| -> Vec<MonthBoundary> {
-        months.iter().map(|m| MonthBoundary { label: m.label(), starts: start_of_day(m.first_day(), zone) }).collect()
-    };
     for month in months {
         let (start, end) = month.bounds(zone);
-        let class_months = match repo::cells::closing_span(db, start, end).await? {
-            (Some(first), Some(last)) => boundaries(Month::range(
-                first.with_timezone(&zone).date_naive(),
-                last.with_timezone(&zone).date_naive(),
-            )),
+        let class_months = match repo::cells::closing_span(db, Some(start), Some(end)).await? {
+            (Some(first), Some(last)) => MonthBoundary::spanning(first, last, zone),
             _ => Vec::new(),
         };
         let mut days = Vec::new();

@@ -41,6 +41,39 @@ impl ClassKey {
     }
 }
 
+/// The respondents of a weighting class, before the adjustment: all of them, whatever period
+/// is reported, so that a response's adjusted weight is the same in every report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassTally {
+    pub class: ClassKey,
+    pub respondents: u64,
+    /// Σw (design weights) of its respondents.
+    pub design_weight: f64,
+}
+
+impl ClassTally {
+    /// The tallies of the classes of `cells`, when they hold every respondent.
+    pub fn of_cells(cells: &[Cell]) -> Vec<ClassTally> {
+        let mut tallies: BTreeMap<ClassKey, (u64, f64)> = BTreeMap::new();
+        for cell in cells {
+            if let Some(class) = class_of(cell) {
+                let tally = tallies.entry(class).or_default();
+                tally.0 += cell.count;
+                tally.1 += cell.sum_w;
+            }
+        }
+        tallies
+            .into_iter()
+            .map(|(class, (respondents, design_weight))| ClassTally { class, respondents, design_weight })
+            .collect()
+    }
+}
+
+/// The base class of a cell's responses: its stratum in its class month (none without one).
+fn class_of(cell: &Cell) -> Option<ClassKey> {
+    (!cell.class_month.is_empty()).then(|| ClassKey::of(&cell.direction, &cell.channel, &cell.class_month))
+}
+
 /// The frame: how many requests of a stratum closed in a month (cancelled and duplicate ones
 /// excluded), with or without a usable contact.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,18 +135,23 @@ fn quarter(month: &str) -> String {
     format!("{year}-Q{}", (number.clamp(1, 12) - 1) / 3 + 1)
 }
 
-/// Adjust `cells` (respondents), whose classes are `classes` (one per cell, `None`: no frame),
-/// to the `frame`, collapsing classes of fewer than `min_respondents` respondents.
-pub fn adjust(cells: &[Cell], classes: &[Option<ClassKey>], frame: &[FrameCount], min_respondents: u64) -> Adjusted {
-    assert_eq!(cells.len(), classes.len(), "a class (or none) per cell");
+/// Adjust `cells` (the respondents of a period; each cell's class is its stratum in its
+/// `class_month`, none when that is empty) to the `frame`, the factors and the collapsing decided
+/// on every respondent of each class (`respondents`), classes of fewer than `min_respondents`
+/// respondents collapsed.
+pub fn adjust(cells: &[Cell], respondents: &[ClassTally], frame: &[FrameCount], min_respondents: u64) -> Adjusted {
+    let classes: Vec<Option<ClassKey>> = cells.iter().map(class_of).collect();
     // The base classes, respondents and requests.
     let mut base: BTreeMap<ClassKey, Tally> = BTreeMap::new();
-    for (cell, class) in cells.iter().zip(classes) {
-        if let Some(class) = class {
-            let tally = base.entry(class.clone()).or_default();
-            tally.respondents += cell.count;
-            tally.design_weight += cell.sum_w;
-        }
+    for tally in respondents {
+        let into = base.entry(tally.class.clone()).or_default();
+        into.respondents += tally.respondents;
+        into.design_weight += tally.design_weight;
+    }
+    // A class of the period missing from the tallies (written since they were read) is kept,
+    // without respondents: its cells keep their weights rather than being scaled on a guess.
+    for class in classes.iter().flatten() {
+        base.entry(class.clone()).or_default();
     }
     for count in frame {
         base.entry(ClassKey::of(&count.direction, &count.channel, &count.month)).or_default().requests +=
@@ -161,7 +199,7 @@ pub fn adjust(cells: &[Cell], classes: &[Option<ClassKey>], frame: &[FrameCount]
 
     let mut adjusted = Vec::with_capacity(cells.len());
     let mut class_of = Vec::with_capacity(cells.len());
-    for (cell, class) in cells.iter().zip(classes) {
+    for (cell, class) in cells.iter().zip(&classes) {
         let final_class = class.as_ref().map(|k| index[&target[k]]);
         let factor = final_class.and_then(|g| reports[g].factor);
         let mut cell = cell.clone();

@@ -2,13 +2,17 @@
 
 use serde::Serialize;
 
-/// Responses sharing a direction, channel, month, sampling stratum and score.
-#[derive(Debug, Clone, PartialEq)]
+/// Responses sharing a direction, channel, month, class month, sampling stratum and score.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Cell {
     pub direction: String,
     pub channel: String,
-    /// "YYYY-MM" in the city's time zone.
+    /// "YYYY-MM" in the city's time zone (of submission; '' when the breakdown has no months).
     pub month: String,
+    /// The city month ("YYYY-MM") the responses' requests closed in, which with the direction
+    /// and channel makes their weighting class (`adjust`); '' when they have none (imported
+    /// from an earlier tool) or when the cells were read without classes.
+    pub class_month: String,
     pub stratum: String,
     /// 0..=10
     pub score: u8,

@@ -29,14 +29,15 @@ pub struct Comparison {
     pub ci_high: Option<f64>,
 }
 
+/// Compare the domains `a` and `b` of `design` (the whole period's cells, with design or
+/// adjusted weights).
 pub fn compare(
-    cells: &[Cell],
+    design: &Design<'_>,
     a: &dyn Fn(&Cell) -> bool,
     b: &dyn Fn(&Cell) -> bool,
     weighted: bool,
     confidence: f64,
 ) -> Comparison {
-    let design = Design::new(cells);
     let (ma, mb) = if weighted {
         (design.weighted(a, design::score), design.weighted(b, design::score))
     } else {

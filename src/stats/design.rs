@@ -169,6 +169,41 @@ impl<'a> Design<'a> {
             .max(0.0)
     }
 
+    /// Which weights the domain's cells carry: `adjusted` when every cell's were adjusted to the
+    /// frame, `design` when none was (or the design is not post-stratified), `mixed` otherwise.
+    pub fn weighting(&self, in_domain: &dyn Fn(&Cell) -> bool) -> &'static str {
+        let Some((class_of, _)) = self.classes.as_ref() else { return "design" };
+        let (mut adjusted, mut kept) = (false, false);
+        for (cell, class) in self.cells.iter().zip(class_of.iter()) {
+            if in_domain(cell) {
+                if class.is_some() { adjusted = true } else { kept = true }
+            }
+        }
+        match (adjusted, kept) {
+            (true, false) => "adjusted",
+            (true, true) => "mixed",
+            _ => "design",
+        }
+    }
+
+    /// The design effect of the weighted mean of y over the domain: its variance over that of
+    /// the mean of a simple random sample without replacement of the same size from a population
+    /// of N̂ = Σw, V / ((1 − n/N̂)·S²/n), with S² = n/(n − 1)·Σw(y − ȳ)²/Σw — Kish (1965, §8.2),
+    /// as R's `svymean(…, deff = TRUE)` computes it. `None` when it does not exist (n < 2, no
+    /// spread, or N̂ ≤ n).
+    pub fn design_effect(&self, in_domain: &dyn Fn(&Cell) -> bool, y: Variable) -> Option<f64> {
+        let moments = self.weighted(in_domain, y);
+        let (mean, variance) = (moments.mean?, moments.variance?);
+        let (n, total) = (moments.n as f64, moments.sum_w);
+        if n < 2.0 || total <= n {
+            return None;
+        }
+        let spread: f64 = self.domain(in_domain).iter().map(|c| c.sum_w * (y(c.score) - mean).powi(2)).sum();
+        let population_variance = n / (n - 1.0) * spread / total;
+        let srs = (1.0 - n / total) * population_variance / n;
+        (srs > 0.0).then(|| variance / srs)
+    }
+
     /// ȳ_A − ȳ_B for two disjoint domains and the variance of that difference: the
     /// linearised values are z_A − z_B (no response is in both, so no cross products).
     pub fn weighted_difference(

@@ -69,6 +69,14 @@ pub struct Estimate {
     /// Σw: the number of closed requests the domain represents (weighted only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_total: Option<f64>,
+    /// The weights the figures rest on: `adjusted` (design weights adjusted to the frame),
+    /// `design` (1/π as sampled, or as imported), `mixed` (both: some responses have no frame)
+    /// or `unweighted`.
+    pub weighting: &'static str,
+    /// The design effect of the mean (weighted only; see `Design::design_effect`), given for the
+    /// whole, not per group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub design_effect: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -106,7 +114,10 @@ fn estimate_in(design: &Design<'_>, cells: &[Cell], options: &Options) -> StatsR
         options.direction.as_ref().is_none_or(|d| &c.direction == d)
             && options.channel.as_ref().is_none_or(|ch| &c.channel == ch)
     };
-    let overall = domain_estimate(design, &filter, options);
+    let mut overall = domain_estimate(design, &filter, options);
+    if options.weighted && !overall.suppressed {
+        overall.design_effect = design.design_effect(&filter, design::score);
+    }
     let mut keys: BTreeMap<GroupKey, ()> = BTreeMap::new();
     if options.by != GroupBy::None {
         for cell in cells.iter().filter(|c| filter(c)) {
@@ -134,8 +145,9 @@ fn domain_estimate(design: &Design<'_>, in_domain: &dyn Fn(&Cell) -> bool, optio
     let moments = |y| if options.weighted { design.weighted(in_domain, y) } else { design.unweighted(in_domain, y) };
     let mean = moments(design::score);
     let n = mean.n;
+    let weighting = if options.weighted { design.weighting(in_domain) } else { "unweighted" };
     if n < options.min_n.max(1) {
-        return Estimate { n, suppressed: n < options.min_n, ..Default::default() };
+        return Estimate { n, suppressed: n < options.min_n, weighting, ..Default::default() };
     }
     let df = if options.weighted { design.df() } else { n as f64 - 1.0 };
     let t = quantiles::student_t(options.confidence, df);
@@ -177,6 +189,8 @@ fn domain_estimate(design: &Design<'_>, in_domain: &dyn Fn(&Cell) -> bool, optio
         detractors: proportion(design::detractor),
         nps,
         weight_total: options.weighted.then_some(mean.sum_w),
+        weighting,
+        design_effect: None,
     }
 }
 

@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::cli::{satisfaction, stderr};
 use crate::helpers::{Backend, TestApp, spawn_app};
 use crate::on_both_databases;
+use satisfaction::db::repo::cells::Split;
 
 /// tests/reference/survey_reference.csv as a `satisfaction import responses` file; the
 /// submission times put each response in its month in Toronto time (one of them at 22:00 on
@@ -271,6 +272,7 @@ async fn the_api_equals_the_pure_functions_on_the_imported_rows(backend: Backend
             direction: f[0].into(),
             channel: f[1].into(),
             month: String::new(),
+            class_month: String::new(),
             stratum: f[3].into(),
             score,
             count: 0,
@@ -283,10 +285,12 @@ async fn the_api_equals_the_pure_functions_on_the_imported_rows(backend: Backend
     }
     let cells: Vec<Cell> = cells.into_values().collect();
     use satisfaction::db::repo::cells::ScoreColumn;
-    let from_db = satisfaction::db::repo::cells::cells(&app.db, None, None, &[], ScoreColumn::Overall).await.unwrap();
+    let from_db =
+        satisfaction::db::repo::cells::cells(&app.db, None, None, &[], None, ScoreColumn::Overall).await.unwrap();
     assert_eq!(from_db, cells, "the database hands over exactly these cells");
-    let rolled =
-        satisfaction::db::repo::cells::rollup_cells(&app.db, ScoreColumn::Overall, None, None, false).await.unwrap();
+    let rolled = satisfaction::db::repo::cells::rollup_cells(&app.db, ScoreColumn::Overall, None, None, Split::NONE)
+        .await
+        .unwrap();
     assert_eq!(rolled, cells, "and so does the roll-up");
     for (by, weighted) in [(GroupBy::Channel, true), (GroupBy::DirectionChannel, false), (GroupBy::None, true)] {
         let options = Options { by, weighted, confidence: 0.9, min_n: 3, direction: None, channel: None };
@@ -313,9 +317,10 @@ async fn the_rollup_matches_the_responses(backend: Backend) {
     let zone = app.jobs.settings.time_zone;
     let months = period::months("2022-01-01".parse().unwrap(), "2022-02-28".parse().unwrap(), zone);
     let (start, end) = period::bounds(Some("2022-01-01".parse().unwrap()), Some("2022-02-28".parse().unwrap()), zone);
-    let direct = cells::cells(&app.db, start, end, &months, ScoreColumn::Overall).await.unwrap();
-    let rolled =
-        cells::rollup_cells(&app.db, ScoreColumn::Overall, Some("2022-01"), Some("2022-02"), true).await.unwrap();
+    let direct = cells::cells(&app.db, start, end, &months, None, ScoreColumn::Overall).await.unwrap();
+    let rolled = cells::rollup_cells(&app.db, ScoreColumn::Overall, Some("2022-01"), Some("2022-02"), Split::MONTHS)
+        .await
+        .unwrap();
     assert!(!rolled.is_empty());
     assert_eq!(rolled, direct);
 
@@ -332,16 +337,17 @@ async fn the_rollup_matches_the_responses(backend: Backend) {
     assert!(output.status.success(), "{}", stderr(&output));
     let months = period::months("2022-01-01".parse().unwrap(), "2022-03-31".parse().unwrap(), zone);
     let (start, end) = period::bounds(Some("2022-01-01".parse().unwrap()), Some("2022-03-31".parse().unwrap()), zone);
-    let direct = cells::cells(&app.db, start, end, &months, ScoreColumn::Overall).await.unwrap();
-    let rolled =
-        cells::rollup_cells(&app.db, ScoreColumn::Overall, Some("2022-01"), Some("2022-03"), true).await.unwrap();
+    let direct = cells::cells(&app.db, start, end, &months, None, ScoreColumn::Overall).await.unwrap();
+    let rolled = cells::rollup_cells(&app.db, ScoreColumn::Overall, Some("2022-01"), Some("2022-03"), Split::MONTHS)
+        .await
+        .unwrap();
     assert_eq!(rolled, direct);
     assert!(rolled.iter().any(|c| c.month == "2022-03" && c.score == 2));
 
     // `satisfaction rollup` rebuilds it from scratch, identically.
     let output = satisfaction(Some(&app.database.url), &["rollup"], None);
     assert!(String::from_utf8_lossy(&output.stdout).contains("recomputed for 3 months"), "{}", stderr(&output));
-    assert_eq!(cells::rollup_cells(&app.db, ScoreColumn::Overall, None, None, true).await.unwrap(), direct);
+    assert_eq!(cells::rollup_cells(&app.db, ScoreColumn::Overall, None, None, Split::MONTHS).await.unwrap(), direct);
 }
 
 on_both_databases!(the_rollup_matches_the_responses);
@@ -368,10 +374,11 @@ async fn any_period_equals_a_scan_of_the_responses(backend: Backend) {
     ];
     let sorted = |mut cells: Vec<satisfaction::stats::Cell>| {
         cells.sort_by(|a, b| {
-            (&a.direction, &a.channel, &a.month, &a.stratum, a.score).cmp(&(
+            (&a.direction, &a.channel, &a.month, &a.class_month, &a.stratum, a.score).cmp(&(
                 &b.direction,
                 &b.channel,
                 &b.month,
+                &b.class_month,
                 &b.stratum,
                 b.score,
             ))
@@ -380,10 +387,10 @@ async fn any_period_equals_a_scan_of_the_responses(backend: Backend) {
     };
     let mut compared = 0;
     for (from, to) in periods {
-        for months in [false, true] {
-            let rolled = period_cells(&app.db, months, from, to, ScoreColumn::Overall).await.unwrap();
-            let scanned = direct_cells(&app.db, zone, months, from, to, ScoreColumn::Overall).await.unwrap();
-            assert_eq!(sorted(rolled.clone()), sorted(scanned), "{from:?}..{to:?}, months: {months}");
+        for split in SPLITS {
+            let rolled = period_cells(&app.db, split, from, to, ScoreColumn::Overall).await.unwrap();
+            let scanned = direct_cells(&app.db, zone, split, from, to, ScoreColumn::Overall).await.unwrap();
+            assert_eq!(sorted(rolled.clone()), sorted(scanned), "{from:?}..{to:?}, {split:?}");
             compared += rolled.len();
         }
     }
@@ -391,6 +398,10 @@ async fn any_period_equals_a_scan_of_the_responses(backend: Backend) {
 }
 
 on_both_databases!(any_period_equals_a_scan_of_the_responses);
+
+/// Every way cells are split: by month of submission, by class month, both, neither.
+const SPLITS: [Split; 4] =
+    [Split::NONE, Split::MONTHS, Split { months: false, classes: true }, Split { months: true, classes: true }];
 
 /// Responses with drivers over four months (some drivers left empty), weights with exact binary
 /// sums: the drivers' cells and their moments with the overall score, read from the roll-ups
@@ -450,9 +461,9 @@ async fn drivers_of_any_period_equal_a_scan_of_the_responses(backend: Backend) {
         let all_drivers = period_items(&app.db, from, to, &items).await.unwrap();
         for driver in Driver::ALL {
             let item = ScoreColumn::Driver(driver);
-            let scanned = direct_cells(&app.db, zone, false, from, to, item).await.unwrap();
+            let scanned = direct_cells(&app.db, zone, Split::NONE, from, to, item).await.unwrap();
             assert_eq!(
-                period_cells(&app.db, false, from, to, item).await.unwrap(),
+                period_cells(&app.db, Split::NONE, from, to, item).await.unwrap(),
                 scanned,
                 "{driver:?} {from:?}..{to:?}"
             );
@@ -473,7 +484,7 @@ async fn drivers_of_any_period_equal_a_scan_of_the_responses(backend: Backend) {
     let options =
         Options { by: GroupBy::None, weighted: true, confidence: 0.95, min_n: 0, direction: None, channel: None };
     for (figures, driver) in body["drivers"].as_array().unwrap().iter().zip(Driver::ALL) {
-        let cells = direct_cells(&app.db, zone, false, from, to, ScoreColumn::Driver(driver)).await.unwrap();
+        let cells = direct_cells(&app.db, zone, Split::NONE, from, to, ScoreColumn::Driver(driver)).await.unwrap();
         let estimate = stats::estimate(&cells, &options).overall;
         assert_eq!(figures["n"], estimate.n, "{driver:?}");
         close(&figures["mean"], estimate.mean.unwrap());

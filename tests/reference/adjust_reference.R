@@ -47,3 +47,5 @@ n <- svymean(~np, ps); p("adjusted nps", 100 * coef(n)); p("adjusted nps se", 10
 b <- svyby(~score, ~direction, ps, svymean); p("adjusted by direction", coef(b)); p("adjusted by direction se", SE(b))
 b <- svyby(~score, ~channel, ps, svymean); p("adjusted by channel", coef(b)); p("adjusted by channel se", SE(b))
 b <- svyby(~score, ~month, ps, svymean); p("adjusted by month", coef(b)); p("adjusted by month se", SE(b))
+m <- svymean(~score, des, deff = TRUE); p("design deff", deff(m))
+m <- svymean(~score, ps, deff = TRUE); p("adjusted deff", deff(m))

@@ -16,11 +16,26 @@ use crate::db::entities::{channel, direction, response};
 use crate::domain::Driver;
 use crate::stats::Cell;
 
+/// What cells are split by beyond (direction, channel, stratum, score).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Split {
+    /// The month of submission (for breakdowns by month).
+    pub months: bool,
+    /// The class month, the month of the request's closing (for the nonresponse adjustment).
+    pub classes: bool,
+}
+
+impl Split {
+    pub const NONE: Split = Split { months: false, classes: false };
+    pub const MONTHS: Split = Split { months: true, classes: false };
+}
+
 #[derive(Debug, FromQueryResult)]
 struct CellRow {
     direction: String,
     channel: String,
     month: String,
+    class_month: String,
     stratum: String,
     score: i32,
     n: i64,
@@ -47,7 +62,7 @@ fn by_cell_key(query: &mut SelectStatement) {
     for key in ["direction", "channel", "stratum", "score"] {
         query.group_by_col(Alias::new(key));
     }
-    for key in ["direction", "channel", "month", "stratum", "score"] {
+    for key in ["direction", "channel", "month", "class_month", "stratum", "score"] {
         query.order_by(Alias::new(key), Order::Asc);
     }
 }
@@ -63,6 +78,7 @@ async fn load_cells(db: &impl ConnectionTrait, query: &SelectStatement) -> Resul
             direction: r.direction,
             channel: r.channel,
             month: r.month,
+            class_month: r.class_month,
             stratum: r.stratum,
             score: r.score as u8,
             count: r.n as u64,
@@ -74,17 +90,28 @@ async fn load_cells(db: &impl ConnectionTrait, query: &SelectStatement) -> Resul
 
 /// Cells of responses submitted in `[from, to)`. `months` (ascending) labels each response with
 /// its month in the city's time zone; empty when the breakdown does not need months.
+/// `class_months`, when given, labels each with the month its request closed (they must cover
+/// every closing), '' when it has none.
 pub async fn cells(
     db: &impl ConnectionTrait,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
     months: &[MonthBoundary],
+    class_months: Option<&[MonthBoundary]>,
     score: ScoreColumn,
 ) -> Result<Vec<Cell>, DbErr> {
     use response::Column as R;
     let submitted = || Expr::col((response::Entity, R::SubmittedAt));
     // Each response labelled with its month by the months' starts.
     let month = label_by_starts(submitted, months);
+    let closed = || Expr::col((response::Entity, R::RequestClosedAt));
+    let class_month: SimpleExpr = match class_months {
+        Some(boundaries) => CaseStatement::new()
+            .case(closed().is_null(), Expr::val(""))
+            .finally(label_by_starts(closed, boundaries))
+            .into(),
+        None => Expr::val(""),
+    };
     let score_column = score.column();
     let weight = || Expr::col((response::Entity, R::Weight));
     let mut query = Query::select();
@@ -92,6 +119,7 @@ pub async fn cells(
         .expr_as(Expr::col((direction::Entity, direction::Column::Code)), Alias::new("direction"))
         .expr_as(Expr::col((channel::Entity, channel::Column::Code)), Alias::new("channel"))
         .expr_as(month, Alias::new("month"))
+        .expr_as(class_month, Alias::new("class_month"))
         .expr_as(Expr::col((response::Entity, R::Stratum)), Alias::new("stratum"))
         .expr_as(Expr::col((response::Entity, score_column)).cast_as(Alias::new("integer")), Alias::new("score"))
         .expr_as(Func::count(Expr::col((response::Entity, R::Id))), Alias::new("n"))
@@ -99,7 +127,8 @@ pub async fn cells(
         .expr_as(Func::sum(weight().mul(weight())).cast_as(Alias::new("double precision")), Alias::new("sum_w2"))
         .from(response::Entity)
         .and_where(Expr::col((response::Entity, score_column)).is_not_null())
-        .group_by_col(Alias::new("month"));
+        .group_by_col(Alias::new("month"))
+        .group_by_col(Alias::new("class_month"));
     join_codes(&mut query, response::Entity);
     by_cell_key(&mut query);
     if let Some(from) = from {
@@ -135,17 +164,21 @@ pub async fn submission_span(
 /// (to lay out the class months a recompute labels them with).
 pub async fn closing_span(
     db: &impl ConnectionTrait,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
 ) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), DbErr> {
     use response::Column as R;
-    let query = Query::select()
+    let mut query = Query::select()
         .expr_as(Func::min(Expr::col(R::RequestClosedAt)), Alias::new("first"))
         .expr_as(Func::max(Expr::col(R::RequestClosedAt)), Alias::new("last"))
         .from(response::Entity)
-        .and_where(Expr::col(R::SubmittedAt).gte(from))
-        .and_where(Expr::col(R::SubmittedAt).lt(to))
         .take();
+    if let Some(from) = from {
+        query.and_where(Expr::col(R::SubmittedAt).gte(from));
+    }
+    if let Some(to) = to {
+        query.and_where(Expr::col(R::SubmittedAt).lt(to));
+    }
     let statement = db.get_database_backend().build(&query);
     let span = Span::find_by_statement(statement).one(db).await?;
     Ok(span.map(|s| (s.first, s.last)).unwrap_or((None, None)))
@@ -312,16 +345,17 @@ pub async fn response_counts(
 }
 
 /// Cells from a roll-up for the periods `[first, last]` (labels, inclusive; `None` is
-/// open-ended), labelled by their month when `with_months` (a day's month is its label's first
-/// seven characters).
+/// open-ended), labelled by their month when `split.months` (a day's month is its label's first
+/// seven characters) and by their class month when `split.classes`.
 async fn rolled_up_cells(
     db: &impl ConnectionTrait,
     rollup: Rollup,
     item: ScoreColumn,
     first: Option<&str>,
     last: Option<&str>,
-    with_months: bool,
+    split: Split,
 ) -> Result<Vec<Cell>, DbErr> {
+    let with_months = split.months;
     let table = Alias::new(rollup.table());
     let col = |name: &str| Expr::col((table.clone(), Alias::new(name)));
     let month_of_row = || match rollup {
@@ -334,6 +368,7 @@ async fn rolled_up_cells(
         .expr_as(Expr::col((direction::Entity, direction::Column::Code)), Alias::new("direction"))
         .expr_as(Expr::col((channel::Entity, channel::Column::Code)), Alias::new("channel"))
         .expr_as(month, Alias::new("month"))
+        .expr_as(if split.classes { col("class_month") } else { Expr::val("") }, Alias::new("class_month"))
         .expr_as(col("stratum"), Alias::new("stratum"))
         .expr_as(col("score").cast_as(Alias::new("integer")), Alias::new("score"))
         .expr_as(Func::sum(col("n")).cast_as(Alias::new("bigint")), Alias::new("n"))
@@ -346,6 +381,9 @@ async fn rolled_up_cells(
     if with_months {
         // The table's own column or expression (GROUP BY resolves names to input columns first).
         query.add_group_by([month_of_row()]);
+    }
+    if split.classes {
+        query.group_by_col((table.clone(), Alias::new("class_month")));
     }
     if let Some(first) = first {
         query.and_where(col(rollup.period()).gte(first));
@@ -363,21 +401,66 @@ pub async fn daily_cells(
     item: ScoreColumn,
     first: &str,
     last: &str,
-    with_months: bool,
+    split: Split,
 ) -> Result<Vec<Cell>, DbErr> {
-    rolled_up_cells(db, Rollup::Daily, item, Some(first), Some(last), with_months).await
+    rolled_up_cells(db, Rollup::Daily, item, Some(first), Some(last), split).await
 }
 
 /// Cells of `item` from the monthly roll-up for the months `[first, last]` ("YYYY-MM",
-/// inclusive; `None` is open-ended), labelled by month when `with_months`.
+/// inclusive; `None` is open-ended), split as `split` says.
 pub async fn rollup_cells(
     db: &impl ConnectionTrait,
     item: ScoreColumn,
     first: Option<&str>,
     last: Option<&str>,
-    with_months: bool,
+    split: Split,
 ) -> Result<Vec<Cell>, DbErr> {
-    rolled_up_cells(db, Rollup::Monthly, item, first, last, with_months).await
+    rolled_up_cells(db, Rollup::Monthly, item, first, last, split).await
+}
+
+/// The respondents of every weighting class over all time — (direction, channel, class month),
+/// count and Σw of the design weights — from the monthly roll-up's overall-score cells.
+pub async fn class_tallies(db: &impl ConnectionTrait) -> Result<Vec<crate::stats::adjust::ClassTally>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        direction: String,
+        channel: String,
+        class_month: String,
+        n: i64,
+        sum_w: f64,
+    }
+    let table = Alias::new(Rollup::Monthly.table());
+    let col = |name: &str| Expr::col((table.clone(), Alias::new(name)));
+    let mut query = Query::select();
+    query
+        .expr_as(Expr::col((direction::Entity, direction::Column::Code)), Alias::new("direction"))
+        .expr_as(Expr::col((channel::Entity, channel::Column::Code)), Alias::new("channel"))
+        .expr_as(col("class_month"), Alias::new("class_month"))
+        .expr_as(Func::sum(col("n")).cast_as(Alias::new("bigint")), Alias::new("n"))
+        .expr_as(Func::sum(col("sum_w")).cast_as(Alias::new("double precision")), Alias::new("sum_w"))
+        .from(table.clone())
+        .and_where(col("item").eq(ScoreColumn::Overall.label()))
+        .and_where(col("class_month").ne(""));
+    join_codes(&mut query, table.clone());
+    query.add_group_by([
+        Expr::col((direction::Entity, direction::Column::Code)),
+        Expr::col((channel::Entity, channel::Column::Code)),
+        col("class_month"),
+    ]);
+    for key in ["direction", "channel", "class_month"] {
+        query.order_by(Alias::new(key), Order::Asc);
+    }
+    let statement = db.get_database_backend().build(&query);
+    Ok(Row::find_by_statement(statement)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| crate::stats::adjust::ClassTally {
+            class: crate::stats::adjust::ClassKey::of(&r.direction, &r.channel, &r.class_month),
+            respondents: r.n as u64,
+            design_weight: r.sum_w,
+        })
+        .collect())
 }
 
 /// The sums of one roll-up cell with its codes: an item's score in a (direction, channel,

@@ -17,6 +17,22 @@ pub struct MonthBoundary {
     pub starts: DateTime<Utc>,
 }
 
+impl MonthBoundary {
+    /// The city months from the one holding `first` to the one holding `last`, each with the
+    /// instant it starts.
+    pub fn months(first: chrono::NaiveDate, last: chrono::NaiveDate, zone: chrono_tz::Tz) -> Vec<MonthBoundary> {
+        crate::domain::Month::range(first, last)
+            .into_iter()
+            .map(|m| MonthBoundary { label: m.label(), starts: m.starts(zone) })
+            .collect()
+    }
+
+    /// The city months from the one holding the instant `first` to the one holding `last`.
+    pub fn spanning(first: DateTime<Utc>, last: DateTime<Utc>, zone: chrono_tz::Tz) -> Vec<MonthBoundary> {
+        MonthBoundary::months(first.with_timezone(&zone).date_naive(), last.with_timezone(&zone).date_naive(), zone)
+    }
+}
+
 /// The two roll-ups of the response cells: per city month and per city day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rollup {

@@ -9,31 +9,28 @@ use std::collections::BTreeMap;
 use super::*;
 use crate::stats::{GroupBy, Options, estimate, estimate_adjusted};
 
-/// Cells (month = month of closing) and their classes from respondent rows
+/// Cells (month = class month = month of closing) from respondent rows
 /// (direction, channel, month, score, weight).
-fn cells_of(rows: &[(String, String, String, u8, f64)]) -> (Vec<Cell>, Vec<Option<ClassKey>>) {
+fn cells_of(rows: &[(String, String, String, u8, f64)]) -> Vec<Cell> {
     let mut cells: BTreeMap<(String, String, String, u8), Cell> = BTreeMap::new();
     for (direction, channel, month, score, weight) in rows {
         let cell = cells.entry((direction.clone(), channel.clone(), month.clone(), *score)).or_insert_with(|| Cell {
             direction: direction.clone(),
             channel: channel.clone(),
             month: month.clone(),
+            class_month: month.clone(),
             stratum: format!("{direction}:{channel}"),
             score: *score,
-            count: 0,
-            sum_w: 0.0,
-            sum_w2: 0.0,
+            ..Cell::default()
         });
         cell.count += 1;
         cell.sum_w += weight;
         cell.sum_w2 += weight * weight;
     }
-    let cells: Vec<Cell> = cells.into_values().collect();
-    let classes = cells.iter().map(|c| Some(ClassKey::of(&c.direction, &c.channel, &c.month))).collect();
-    (cells, classes)
+    cells.into_values().collect()
 }
 
-fn reference() -> (Vec<Cell>, Vec<Option<ClassKey>>, Vec<FrameCount>) {
+fn reference() -> (Vec<Cell>, Vec<FrameCount>) {
     let rows: Vec<(String, String, String, u8, f64)> = include_str!("../../../tests/reference/adjust_reference.csv")
         .lines()
         .skip(1)
@@ -55,8 +52,7 @@ fn reference() -> (Vec<Cell>, Vec<Option<ClassKey>>, Vec<FrameCount>) {
             }
         })
         .collect();
-    let (cells, classes) = cells_of(&rows);
-    (cells, classes, frame)
+    (cells_of(&rows), frame)
 }
 
 fn close(actual: Option<f64>, expected: f64) {
@@ -70,9 +66,9 @@ fn options(by: GroupBy) -> Options {
 
 #[test]
 fn equals_r_post_stratify_on_unequal_response_rates() {
-    let (cells, classes, frame) = reference();
+    let (cells, frame) = reference();
     // The smallest class has 6 respondents: nothing is collapsed, as in R.
-    let adjusted = adjust(&cells, &classes, &frame, 5);
+    let adjusted = adjust(&cells, &ClassTally::of_cells(&cells), &frame, 5);
     assert!(adjusted.classes.iter().all(|c| !c.collapsed && c.factor.is_some()));
     let total: f64 = adjusted.cells.iter().map(|c| c.sum_w).sum();
     assert!((total - 4832.0).abs() < 1e-9, "the adjusted weights add up to the frame: {total}");
@@ -91,6 +87,9 @@ fn equals_r_post_stratify_on_unequal_response_rates() {
     close(overall.nps.estimate, 12.499741214075852);
     close(overall.nps.std_error, 5.2638071136882756);
     close(overall.weight_total, 4832.0);
+    assert_eq!(overall.weighting, "adjusted");
+    close(overall.design_effect, 4.3267888196794937);
+    close(estimate(&cells, &options(GroupBy::None)).overall.design_effect, 2.3926267539429955);
 
     for (by, means, errors) in [
         (GroupBy::Direction, [7.71042196199096, 7.6575099857160334], [0.13394971824986726, 0.20935164287676344]),
@@ -111,6 +110,7 @@ fn cell(direction: &str, channel: &str, month: &str, score: u8, count: u64, w: f
         direction: direction.into(),
         channel: channel.into(),
         month: month.into(),
+        class_month: month.into(),
         stratum: format!("{direction}:{channel}"),
         score,
         count,
@@ -121,10 +121,6 @@ fn cell(direction: &str, channel: &str, month: &str, score: u8, count: u64, w: f
 
 fn frame(direction: &str, channel: &str, month: &str, requests: u64) -> FrameCount {
     FrameCount { direction: direction.into(), channel: channel.into(), month: month.into(), requests }
-}
-
-fn classes_of(cells: &[Cell]) -> Vec<Option<ClassKey>> {
-    cells.iter().map(|c| Some(ClassKey::of(&c.direction, &c.channel, &c.month))).collect()
 }
 
 /// Worked by hand: TP phone has 1 respondent in January (w = 10), TP e-mail 9 (w = 2); the
@@ -145,7 +141,7 @@ fn sparse_classes_are_collapsed_by_direction_then_quarter() {
         frame("ENV", "email", "2026-01", 40),
         frame("ENV", "web_form", "2026-02", 20),
     ];
-    let adjusted = adjust(&cells, &classes_of(&cells), &frame, 5);
+    let adjusted = adjust(&cells, &ClassTally::of_cells(&cells), &frame, 5);
     let tp = adjusted.classes.iter().find(|c| c.class.direction == "TP").unwrap();
     assert_eq!(tp.class, ClassKey { direction: "TP".into(), channel: None, period: "2026-01".into() });
     assert_eq!((tp.respondents, tp.requests, tp.design_weight), (10, 150, 28.0));
@@ -168,17 +164,31 @@ fn sparse_classes_are_collapsed_by_direction_then_quarter() {
 /// no class (imported from an earlier tool) keep theirs.
 #[test]
 fn classes_without_frame_or_respondents_are_reported_not_invented() {
-    let cells = vec![cell("TP", "phone", "2026-01", 8, 6, 4.0), cell("URB", "phone", "2026-01", 9, 3, 5.0)];
-    let mut classes = classes_of(&cells);
-    classes[1] = None;
+    let mut cells = vec![cell("TP", "phone", "2026-01", 8, 6, 4.0), cell("URB", "phone", "2026-01", 9, 3, 5.0)];
+    cells[1].class_month.clear();
     let frame = vec![frame("SEC", "phone", "2026-03", 25)];
-    let adjusted = adjust(&cells, &classes, &frame, 5);
+    let adjusted = adjust(&cells, &ClassTally::of_cells(&cells), &frame, 5);
     assert_eq!(adjusted.cells, cells, "nothing to scale");
     assert_eq!(adjusted.class_of, vec![None, None]);
     let sec = adjusted.classes.iter().find(|c| c.class.direction == "SEC").unwrap();
     assert_eq!((sec.respondents, sec.requests, sec.factor), (0, 25, None));
     let tp = adjusted.classes.iter().find(|c| c.class.direction == "TP").unwrap();
     assert_eq!((tp.respondents, tp.requests, tp.factor), (6, 0, None));
+}
+
+/// A report of part of a class's respondents (a period that ends before the late answers) scales
+/// them by the factor of the whole class, so a response's adjusted weight is the same in every
+/// report: TP phone in January, 10 respondents of w = 10 over all, 400 requests: factor 4, also
+/// for the 3 of them in the period.
+#[test]
+fn the_factor_is_the_whole_class_s_whatever_the_period() {
+    let period = vec![cell("TP", "phone", "2026-01", 8, 3, 10.0)];
+    let everyone = vec![cell("TP", "phone", "2026-01", 8, 3, 10.0), cell("TP", "phone", "2026-01", 5, 7, 10.0)];
+    let frame = vec![frame("TP", "phone", "2026-01", 400)];
+    let adjusted = adjust(&period, &ClassTally::of_cells(&everyone), &frame, 5);
+    assert_eq!(adjusted.classes[0].factor, Some(4.0));
+    assert_eq!((adjusted.cells[0].sum_w, adjusted.cells[0].sum_w2), (120.0, 3.0 * 1600.0));
+    assert_eq!(adjusted.class_of, vec![Some(0)]);
 }
 
 /// Equal response rates everywhere (a half of the sampled answered, so every factor is 2):
@@ -193,7 +203,7 @@ fn equal_response_rates_change_nothing_in_the_estimate() {
         cell("TP", "email", "2026-01", 7, 13, 4.0),
     ];
     let frame = vec![frame("TP", "phone", "2026-01", 200), frame("TP", "email", "2026-01", 200)];
-    let adjusted = adjust(&cells, &classes_of(&cells), &frame, 5);
+    let adjusted = adjust(&cells, &ClassTally::of_cells(&cells), &frame, 5);
     assert!(adjusted.classes.iter().all(|c| c.factor == Some(2.0)));
     let design = estimate(&cells, &options(GroupBy::None)).overall;
     let adjusted = estimate_adjusted(&adjusted, &options(GroupBy::None)).overall;
@@ -238,9 +248,13 @@ fn the_adjustment_removes_the_nonresponse_bias_in_a_simulation() {
             .filter(|(s, _, _)| rng.random::<f64>() < strata[*s].4 && rng.random::<f64>() < strata[*s].5)
             .map(|&(s, month, score)| (strata[s].0.into(), strata[s].1.into(), month.into(), score, 1.0 / strata[s].4))
             .collect();
-        let (cells, classes) = cells_of(&rows);
+        let cells = cells_of(&rows);
         let design = estimate(&cells, &options(GroupBy::None)).overall.mean.unwrap();
-        let adjusted = estimate_adjusted(&adjust(&cells, &classes, &frame_counts, 5), &options(GroupBy::None)).overall;
+        let adjusted = estimate_adjusted(
+            &adjust(&cells, &ClassTally::of_cells(&cells), &frame_counts, 5),
+            &options(GroupBy::None),
+        )
+        .overall;
         let mean = adjusted.mean.unwrap();
         (adjusted_sum, adjusted_sq) = (adjusted_sum + mean, adjusted_sq + mean * mean);
         (design_sum, design_sq) = (design_sum + design, design_sq + design * design);

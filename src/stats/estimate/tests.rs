@@ -53,6 +53,7 @@ pub fn cells_of(rows: &[(&str, &str, &str, &str, u8, f64)]) -> Vec<Cell> {
                     direction: direction.into(),
                     channel: channel.into(),
                     month: month.into(),
+                    class_month: String::new(),
                     stratum: stratum.into(),
                     score,
                     count: 0,
@@ -172,11 +173,11 @@ fn weighted_domains_match_svyby() {
 fn weighted_differences_match_svycontrast_with_covariance() {
     let cells = cells_of(&ROWS);
     // svycontrast(svyby(~score, ~month, design, svymean, covmat = TRUE), `2022-01` - `2022-02`)
-    let months = compare(&cells, &|c| c.month == "2022-01", &|c| c.month == "2022-02", true, 0.95);
+    let months = compare(&Design::new(&cells), &|c| c.month == "2022-01", &|c| c.month == "2022-02", true, 0.95);
     assert_rel(months.difference, 0.0091548814647808285, R);
     assert_rel(months.std_error, 0.95220301059246348, R);
     assert_eq!(months.df, Some(25.0));
-    let directions = compare(&cells, &|c| c.direction == "TP", &|c| c.direction == "ENV", true, 0.95);
+    let directions = compare(&Design::new(&cells), &|c| c.direction == "TP", &|c| c.direction == "ENV", true, 0.95);
     assert_rel(directions.difference, 0.42680151706700453, R);
     assert_rel(directions.std_error, 0.69509127982790997, R);
 }
@@ -195,7 +196,7 @@ fn unweighted_figures_match_r() {
     assert_rel(o.satisfied.ci_high, 0.85817336680403666, R);
     assert_eq!(o.weight_total, None);
     // Welch: t.test(TP, ENV)
-    let welch = compare(&cells, &|c| c.direction == "TP", &|c| c.direction == "ENV", false, 0.95);
+    let welch = compare(&Design::new(&cells), &|c| c.direction == "TP", &|c| c.direction == "ENV", false, 0.95);
     assert_rel(welch.t, 0.53116621386113327, R);
     assert_rel(welch.df, 25.664968430413296, R);
     assert_rel(welch.p_value, 0.59987085969778198, 1e-8);
@@ -390,6 +391,7 @@ fn a_million_responses_get_the_exact_t_interval() {
             direction: "TP".into(),
             channel: "phone".into(),
             month: "2026-11".into(),
+            class_month: String::new(),
             stratum: "TP:phone".into(),
             score,
             count,

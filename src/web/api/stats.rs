@@ -14,7 +14,7 @@ use crate::web::error::AppError;
 use crate::web::guards::ApiClient;
 
 /// The parameters of `CommonParams`.
-const COMMON: [&str; 8] = ["by", "from", "to", "weighted", "confidence", "min_n", "direction", "channel"];
+const COMMON: [&str; 9] = ["by", "from", "to", "weighted", "weighting", "confidence", "min_n", "direction", "channel"];
 
 fn parse<T: std::str::FromStr>(name: &str, raw: Option<&str>, expected: &str) -> Result<Option<T>, ReportError> {
     raw.map(|value| {
@@ -30,6 +30,7 @@ pub struct CommonParams<'r> {
     from: Option<String>,
     to: Option<String>,
     weighted: Option<&'r str>,
+    weighting: Option<String>,
     confidence: Option<&'r str>,
     min_n: Option<&'r str>,
     direction: Option<String>,
@@ -43,6 +44,7 @@ impl CommonParams<'_> {
             from: self.from,
             to: self.to,
             weighted: parse("weighted", self.weighted, "true or false")?,
+            weighting: self.weighting,
             confidence: parse("confidence", self.confidence, "a number such as 0.95")?,
             min_n: parse("min_n", self.min_n, "a whole number")?,
             direction: self.direction,
