@@ -75,24 +75,13 @@ pub async fn insert_many(db: &impl ConnectionTrait, zone: Tz, rows: Vec<response
     let mut all_deltas = Vec::new();
     for rollup in Rollup::ALL {
         let mut summed: Vec<CellDelta> = Vec::new();
-        let mut index: std::collections::HashMap<(String, &'static str, String, i64, i64, String, i16), usize> =
-            std::collections::HashMap::new();
+        let mut index: std::collections::HashMap<CellKey, usize> = std::collections::HashMap::new();
         for row in &rows {
             for delta in deltas_of(row, zone, rollup, 1) {
-                let k = &delta.key;
-                let key = (
-                    k.period.clone(),
-                    k.item.label(),
-                    k.class_month.clone(),
-                    k.direction_id,
-                    k.channel_id,
-                    k.stratum.clone(),
-                    k.score,
-                );
-                match index.get(&key) {
+                match index.get(&delta.key) {
                     Some(&at) => summed[at].sums.add(&delta.sums),
                     None => {
-                        index.insert(key, summed.len());
+                        index.insert(delta.key.clone(), summed.len());
                         summed.push(delta);
                     }
                 }

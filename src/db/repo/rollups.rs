@@ -114,7 +114,7 @@ impl ScoreColumn {
 }
 
 /// The roll-up cell a response counts in, for one item.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CellKey {
     /// "YYYY-MM" or "YYYY-MM-DD" (as the roll-up is), in the city's time zone.
     pub period: String,
