@@ -55,7 +55,52 @@ pub fn to_table(response: &StatsResponse, locale: Locale) -> String {
     for group in &response.groups {
         line(label(&group.direction, &group.channel, &group.month), &group.estimate);
     }
+    out.push_str(&weighting_note(response, locale));
     out
+}
+
+/// What the figures are weighted by, under the table: the reader of a score must know whether
+/// it stands for every closed request or only for those who answered.
+fn weighting_note(response: &StatsResponse, locale: Locale) -> String {
+    use super::service::Weighting;
+    let fr = locale == Locale::Fr;
+    let mut note = match (response.overall.weighting, fr) {
+        ("adjusted", true) => "Pondération : plan de sondage, ajustée pour la non-réponse".to_owned(),
+        ("adjusted", false) => "Weighting: sampling design, adjusted for nonresponse".to_owned(),
+        ("mixed", true) => "Pondération : plan de sondage, ajustée pour la non-réponse \
+                            (réponses importées : pondération d'origine)"
+            .to_owned(),
+        ("mixed", false) => {
+            "Weighting: sampling design, adjusted for nonresponse (imported responses: weights as given)".to_owned()
+        }
+        ("unweighted", true) => "Sans pondération".to_owned(),
+        ("unweighted", false) => "Unweighted".to_owned(),
+        (_, true) => "Pondération : plan de sondage (1/π)".to_owned(),
+        (_, false) => "Weighting: sampling design (1/π)".to_owned(),
+    };
+    if response.weighting == Weighting::Adjusted && response.overall.weighting == "design" {
+        note.push_str(if fr {
+            " ; réponses importées, sans base de sondage pour l'ajustement"
+        } else {
+            "; imported responses, no frame to adjust to"
+        });
+    }
+    if let Some(deff) = response.overall.design_effect {
+        let label = if fr { "effet de plan" } else { "design effect" };
+        let separator = if fr { " ; " } else { "; " };
+        note.push_str(&format!("{separator}{label} {}", number(Some(deff), 2, locale)));
+    }
+    if let Some(adjustment) = &response.adjustment
+        && !adjustment.collapsed.is_empty()
+    {
+        let count = adjustment.collapsed.len();
+        note.push_str(&if fr {
+            format!(" ; {count} classe(s) regroupée(s) (moins de {} répondants)", adjustment.min_class_respondents)
+        } else {
+            format!("; {count} class(es) collapsed (fewer than {} respondents)", adjustment.min_class_respondents)
+        });
+    }
+    note + ".\n"
 }
 
 pub fn to_csv(response: &StatsResponse) -> anyhow::Result<String> {
@@ -69,6 +114,7 @@ pub fn to_csv(response: &StatsResponse) -> anyhow::Result<String> {
             header.push(format!("{p}{suffix}"));
         }
     }
+    header.push("weighting".into());
     writer.write_record(&header)?;
     let cell = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     let mut rows = vec![(None, None, None, &response.overall)];
@@ -92,6 +138,7 @@ pub fn to_csv(response: &StatsResponse) -> anyhow::Result<String> {
             record.extend([cell(p.estimate), cell(p.std_error), cell(p.ci_low), cell(p.ci_high)]);
         }
         record.extend([cell(e.nps.estimate), cell(e.nps.std_error), cell(e.nps.ci_low), cell(e.nps.ci_high)]);
+        record.push(e.weighting.to_owned());
         writer.write_record(&record)?;
     }
     Ok(String::from_utf8(writer.into_inner()?)?)

@@ -182,6 +182,10 @@ async fn adjusted_figures_equal_r_post_stratify(backend: Backend) {
         assert_eq!(cli, api, "{query}");
     }
 
+    let output = satisfaction(Some(&app.database.url), &["stats", "--format", "table", "--locale", "fr"], None);
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(table.contains("ajustée pour la non-réponse ; effet de plan 4,33"), "{table}");
+
     // The roll-ups hold the cells a scan of `responses` gives, split by class month, for any
     // period; so the adjusted figures are the same read either way.
     let zone = app.jobs.settings.time_zone;

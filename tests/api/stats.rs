@@ -154,12 +154,14 @@ async fn the_table_speaks_french_numbers(backend: Backend) {
     let output = satisfaction(url, &["stats", "--format", "table", "--locale", "fr"], None);
     let table = String::from_utf8_lossy(&output.stdout);
     assert!(table.lines().any(|l| l.starts_with("Ensemble") && l.contains(" 7,8 ")), "{table}");
+    assert!(table.contains("Pondération : plan de sondage (1/π) ; réponses importées"), "{table}");
     let output = satisfaction(url, &["stats", "--format", "table", "--locale", "en"], None);
     assert!(String::from_utf8_lossy(&output.stdout).contains(" 7.8 "));
     let csv = satisfaction(url, &["stats", "--by", "channel", "--format", "csv", "--min-n", "0"], None);
     let text = String::from_utf8_lossy(&csv.stdout);
     assert!(text.starts_with("direction,channel,month,n,suppressed,mean"), "{text}");
     assert_eq!(text.lines().count(), 1 + 1 + 4);
+    assert!(text.lines().skip(1).all(|l| l.ends_with(",design")), "imported: design weights\n{text}");
     let bad = satisfaction(url, &["stats", "--by", "weekday"], None);
     assert_eq!(bad.status.code(), Some(1));
     assert!(stderr(&bad).contains("unknown breakdown"));
