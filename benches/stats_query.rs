@@ -51,6 +51,15 @@ async fn bench(backend: &str, url: &str, n: u64) {
         "{backend}: full recompute of the monthly and daily roll-ups ({months} months) in {:.2} s",
         started.elapsed().as_secs_f64()
     );
+    // A frame of four closed requests per respondent in every class (the responses were
+    // generated, not sampled from requests).
+    conn.execute_unprepared(
+        "INSERT INTO frame_counts_monthly (month, direction_id, channel_id, requests) \
+         SELECT class_month, direction_id, channel_id, 4 * SUM(n) FROM response_cells_monthly \
+         WHERE item = 'overall' AND class_month <> '' GROUP BY class_month, direction_id, channel_id",
+    )
+    .await
+    .expect("frame counts");
     let periods = [
         ("year", "2022-01-01", "2022-12-31"),
         ("last 30 days", "2022-11-15", "2022-12-14"),
@@ -59,9 +68,17 @@ async fn bench(backend: &str, url: &str, n: u64) {
     ];
     for (period, from, to) in periods {
         for by in ["direction,channel", "month", ""] {
-            let query =
-                StatsQuery { by: Some(by.into()), from: Some(from.into()), to: Some(to.into()), ..Default::default() };
-            time_query(backend, &conn, &settings, period, by, &query, (period == "year").then_some(n)).await;
+            for weighting in ["adjusted", "design"] {
+                let query = StatsQuery {
+                    by: Some(by.into()),
+                    from: Some(from.into()),
+                    to: Some(to.into()),
+                    weighting: Some(weighting.into()),
+                    ..Default::default()
+                };
+                let label = format!("{by} ({weighting})");
+                time_query(backend, &conn, &settings, period, &label, &query, (period == "year").then_some(n)).await;
+            }
         }
     }
     for (period, from, to) in periods {
@@ -106,8 +123,8 @@ async fn time_query(
         times.sort();
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         println!(
-            "{backend}: {period:<18} stats --by {:<18} median {:>8.1} ms  (min {:.1}, max {:.1})",
-            if by.is_empty() { "(none)" } else { by },
+            "{backend}: {period:<18} stats --by {:<30} median {:>8.1} ms  (min {:.1}, max {:.1})",
+            by,
             ms(times[2]),
             ms(times[0]),
             ms(times[4])
@@ -136,13 +153,15 @@ async fn fill(conn: &DatabaseConnection, backend: &str, n: u64) {
         .collect();
     let drivers = drivers.join(", ");
     let columns = "overall_score, score_timeliness, score_courtesy, score_competence, score_clarity, score_fairness, \
-                   follow_up_requested, completion, source, submitted_at, direction_id, channel_id, stratum, weight, created_at";
+                   follow_up_requested, completion, source, submitted_at, direction_id, channel_id, stratum, weight, created_at, \
+                   request_closed_at";
     let sql = if backend == "sqlite" {
         format!(
             "WITH RECURSIVE seq(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM seq WHERE x < {n}) \
              INSERT INTO responses ({columns}) \
              SELECT s, {drivers}, 0, 'complete', 'import', strftime('%Y-%m-%dT%H:%M:%S+00:00', '2022-01-01 05:00:00', '+' || ((x * 31) % 31536000) || ' seconds'), \
-             1 + x % 8, 1 + (x / 8) % 6, 'S' || (x % 48), 1.0 + x % 7, '2022-01-01T00:00:00+00:00' \
+             1 + x % 8, 1 + (x / 8) % 6, 'S' || (x % 48), 1.0 + x % 7, '2022-01-01T00:00:00+00:00', \
+             strftime('%Y-%m-%dT%H:%M:%S+00:00', '2022-01-01 05:00:00', '+' || ((x * 31) % 31536000 - (x % 20) * 86400) || ' seconds') \
              FROM (SELECT x, {} AS s FROM (SELECT x, (x * 2654435761) % 4294967296 % 100 AS r FROM seq))",
             score("r")
         )
@@ -150,7 +169,8 @@ async fn fill(conn: &DatabaseConnection, backend: &str, n: u64) {
         format!(
             "INSERT INTO responses ({columns}) \
              SELECT s, {drivers}, false, 'complete', 'import', timestamptz '2022-01-01 05:00:00+00' + ((x * 31) % 31536000) * interval '1 second', \
-             1 + x % 8, 1 + (x / 8) % 6, 'S' || (x % 48), 1.0 + x % 7, now() \
+             1 + x % 8, 1 + (x / 8) % 6, 'S' || (x % 48), 1.0 + x % 7, now(), \
+             timestamptz '2022-01-01 05:00:00+00' + ((x * 31) % 31536000 - (x % 20) * 86400) * interval '1 second' \
              FROM (SELECT x, ({}) AS s FROM (SELECT x, (x * 2654435761) % 4294967296 % 100 AS r FROM generate_series(1, {n}) x) g) h",
             score("r")
         )
