@@ -18,6 +18,7 @@ mod m20261130_000010_response_cells_daily;
 mod m20261130_000011_response_cells_per_item;
 mod m20261130_000012_frame_counts_monthly;
 mod m20261130_000013_weighting_classes;
+mod m20261130_000014_delivery;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000011_response_cells_per_item::Migration),
             Box::new(m20261130_000012_frame_counts_monthly::Migration),
             Box::new(m20261130_000013_weighting_classes::Migration),
+            Box::new(m20261130_000014_delivery::Migration),
         ]
     }
 }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 mod database;
+mod delivery;
 mod ingestion;
 mod open311;
 mod sampling;
@@ -23,6 +24,9 @@ mod server;
 mod stats;
 
 pub use database::DatabaseSettings;
+pub use delivery::{
+    DeliverySettings, EmailTransport, RetentionSettings, SmsTransport, SmtpSecurity, SmtpSettings, WebhookSettings,
+};
 pub use ingestion::{IngestionSettings, UnknownDirections};
 pub use open311::Open311Settings;
 pub use sampling::SamplingSettings;
@@ -56,6 +60,8 @@ pub struct Settings {
     pub open311: Open311Settings,
     pub sampling: SamplingSettings,
     pub stats: StatsSettings,
+    pub delivery: DeliverySettings,
+    pub retention: RetentionSettings,
 }
 
 /// Keys that belong to Rocket itself and may appear in the same figment.
@@ -146,6 +152,8 @@ impl Default for Settings {
                 lock_timeout_minutes: 30,
             },
             stats: StatsSettings { min_n: 10, confidence: 0.95, min_class_respondents: 5 },
+            delivery: DeliverySettings::default(),
+            retention: RetentionSettings::default(),
         }
     }
 }
@@ -178,11 +186,16 @@ impl Settings {
         for key in ROCKET_KEYS {
             value.remove(*key);
         }
-        let mut settings: Settings = serde_json::from_value(serde_json::Value::Object(value))
-            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        // The error names the key (`delivery.transport: unknown variant …`).
+        let mut settings: Settings = serde_path_to_error::deserialize(serde_json::Value::Object(value))
+            .map_err(|e| ConfigError::Invalid(format!("{}: {}", e.path(), e.inner())))?;
         settings.validate()?;
         if settings.ingestion.contact_hash_key.is_none() {
-            settings.ingestion.contact_hash_key = Some(Secret::new(hex::encode(derive_contact_hash_key(figment))));
+            let key = derive_key(figment, b"satisfaction contact hash v1");
+            settings.ingestion.contact_hash_key = Some(Secret::new(hex::encode(key)));
+        }
+        if settings.delivery.token_key.is_none() {
+            settings.delivery.token_key = Some(Secret::new(hex::encode(derive_key(figment, b"satisfaction survey token v1"))));
         }
         Ok(settings)
     }
@@ -260,6 +273,45 @@ impl Settings {
         if self.database.min_connections > self.database.max_connections {
             return Err(ConfigError::Invalid("database.min_connections cannot exceed database.max_connections".into()));
         }
+        self.validate_delivery()
+    }
+
+    fn validate_delivery(&self) -> Result<(), ConfigError> {
+        let delivery = &self.delivery;
+        let invalid = |message: String| Err(ConfigError::Invalid(message));
+        if delivery.max_attempts == 0 {
+            return invalid("delivery.max_attempts must be at least 1".into());
+        }
+        if delivery.batch_size == 0 || delivery.concurrency == 0 {
+            return invalid("delivery.batch_size and delivery.concurrency must be at least 1".into());
+        }
+        if delivery.lease_secs < 10 {
+            return invalid("delivery.lease_secs must be at least 10 (a message must have time to be sent)".into());
+        }
+        if delivery.from.parse::<lettre::message::Mailbox>().is_err() {
+            return invalid(format!(
+                "delivery.from must be an address such as \"Ville <sondage@ville.example>\", got {:?}",
+                delivery.from
+            ));
+        }
+        if delivery.transport == EmailTransport::Smtp && delivery.smtp.host.trim().is_empty() {
+            return invalid("delivery.smtp.host is required when delivery.transport = \"smtp\"".into());
+        }
+        if delivery.smtp.max_per_second < 0.0 || !delivery.smtp.max_per_second.is_finite() {
+            return invalid("delivery.smtp.max_per_second must be 0 (no limit) or more".into());
+        }
+        if delivery.smtp.pool_size == 0 {
+            return invalid("delivery.smtp.pool_size must be at least 1".into());
+        }
+        if delivery.sms_transport == SmsTransport::Webhook && Url::parse(&delivery.webhook.url).is_err() {
+            return invalid(format!(
+                "delivery.webhook.url must be a URL when delivery.sms_transport = \"webhook\", got {:?}",
+                delivery.webhook.url
+            ));
+        }
+        if self.retention.contact_days == 0 {
+            return invalid("retention.contact_days must be at least 1".into());
+        }
         Ok(())
     }
 
@@ -270,6 +322,12 @@ impl Settings {
         ContactHasher::new(key.as_bytes())
     }
 
+    /// The key survey tokens are derived with (`SurveyToken::derive`; always set after
+    /// `from_figment`: configured, or derived from Rocket's secret key).
+    pub fn token_key(&self) -> &[u8] {
+        self.delivery.token_key.as_ref().map(|k| k.expose().as_bytes()).unwrap_or_default()
+    }
+
     /// Survey and opt-out links: `public_base_url` joined with a path, whatever its trailing slash.
     pub fn public_url(&self, path: &str) -> String {
         let base = self.public_base_url.as_str().trim_end_matches('/');
@@ -277,13 +335,14 @@ impl Settings {
     }
 }
 
-/// HMAC(secret_key, label): a stable key for contact hashes when none is configured.
-fn derive_contact_hash_key(figment: &Figment) -> Vec<u8> {
+/// HMAC(secret_key, label): a stable key for one purpose (contact hashes, survey tokens) when
+/// none is configured.
+fn derive_key(figment: &Figment, label: &[u8]) -> Vec<u8> {
     use hmac::{KeyInit, Mac};
     let secret: String = figment.extract_inner("secret_key").unwrap_or_default();
     let mut mac =
         <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(b"satisfaction contact hash v1");
+    mac.update(label);
     mac.finalize().into_bytes().to_vec()
 }
 

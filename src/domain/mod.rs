@@ -22,4 +22,4 @@ pub use request_status::RequestStatus;
 pub use role::{Role, RoleError};
 pub use run_status::RunStatus;
 pub use score::{Driver, Score};
-pub use survey_token::SurveyToken;
+pub use survey_token::{SurveyToken, TokenSalt};

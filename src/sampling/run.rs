@@ -19,7 +19,7 @@ use super::eligibility::{self, Exclusion, Rules};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::repo::{self, sampling::RunTotals};
-use crate::domain::{RunStatus, SurveyToken};
+use crate::domain::{RunStatus, SurveyToken, TokenSalt};
 
 pub const LEASE: &str = "lock:sampling";
 
@@ -285,12 +285,13 @@ where
             .iter()
             .filter(|d| d.verdict == Ok(true))
             .map(|draw| {
-                let token = SurveyToken::generate();
+                let salt = TokenSalt::generate();
+                let token = SurveyToken::derive(settings.token_key(), &salt);
                 repo::sampling::NewInvitation {
                     service_request_id: draw.request_id,
                     stratum: draw.stratum,
                     token_hash: token.hash(),
-                    link: settings.public_url(&format!("/s/{}", token.as_str())),
+                    token_salt: salt.as_str().to_owned(),
                 }
             })
             .collect();

@@ -25,6 +25,8 @@ pub struct Model {
     pub reminded_at: Option<DateTimeUtc>,
     pub expires_at: Option<DateTimeUtc>,
     pub responded_at: Option<DateTimeUtc>,
+    /// What the survey token is derived from (`SurveyToken::derive`); erased when the invitation ends.
+    pub token_salt: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -44,7 +44,7 @@ struct CellRow {
 }
 
 /// Joins the direction and channel codes onto a table holding `direction_id` and `channel_id`.
-fn join_codes(query: &mut SelectStatement, table: impl IntoIden + Clone + 'static) {
+pub(crate) fn join_codes(query: &mut SelectStatement, table: impl IntoIden + Clone + 'static) {
     query
         .inner_join(
             direction::Entity,

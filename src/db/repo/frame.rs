@@ -118,17 +118,10 @@ pub async fn counts(
         .expr_as(col("month"), Alias::new("month"))
         .expr_as(col("requests"), Alias::new("requests"))
         .from(table.clone())
-        .inner_join(
-            direction::Entity,
-            Expr::col((direction::Entity, direction::Column::Id)).equals((table.clone(), Alias::new("direction_id"))),
-        )
-        .inner_join(
-            channel::Entity,
-            Expr::col((channel::Entity, channel::Column::Id)).equals((table.clone(), Alias::new("channel_id"))),
-        )
         .order_by(Alias::new("direction"), Order::Asc)
         .order_by(Alias::new("channel"), Order::Asc)
         .order_by(Alias::new("month"), Order::Asc);
+    super::cells::join_codes(&mut query, table.clone());
     if let Some(first) = first {
         query.and_where(col("month").gte(first));
     }

@@ -278,8 +278,8 @@ pub struct NewInvitation {
     pub service_request_id: i64,
     pub stratum: u32,
     pub token_hash: String,
-    /// The survey link with the clear token, for the outbox row only.
-    pub link: String,
+    /// What the token is derived from (the link itself is stored nowhere).
+    pub token_salt: String,
 }
 
 /// Write a batch: its invitations (a request already invited is skipped, never duplicated), their
@@ -303,7 +303,7 @@ pub async fn write_batch(
     if !invitations.is_empty() {
         let created_ids = insert_invitations(db, run_id, strata, invitations, now).await?;
         created = created_ids.len() as u64;
-        insert_outbox_messages(db, invitations, &created_ids, now).await?;
+        insert_outbox_messages(db, &created_ids, now).await?;
     }
     if !decided_ids.is_empty() {
         insert_decisions(db, run_id, decided_ids, now).await?;
@@ -347,15 +347,16 @@ async fn insert_invitations(
     let rows = JsonRows::new(
         backend,
         params.bind(to_json(invitations)?),
-        &[("id", "bigint"), ("stratum", "bigint"), ("token_hash", "text"), ("link", "text")],
+        &[("id", "bigint"), ("stratum", "bigint"), ("token_hash", "text"), ("token_salt", "text")],
     );
-    let (id, stratum, token_hash) = (rows.column("id"), rows.column("stratum"), rows.column("token_hash"));
+    let (id, stratum, token_hash, token_salt) =
+        (rows.column("id"), rows.column("stratum"), rows.column("token_hash"), rows.column("token_salt"));
     let sql = format!(
         "WITH strata (k, direction_id, channel_id, stratum, inclusion_probability) AS (VALUES {strata}) \
          INSERT INTO invitations (service_request_id, sampling_run_id, token_hash, direction_id, channel_id, \
-         stratum, inclusion_probability, state, locale, created_at) \
+         stratum, inclusion_probability, state, locale, created_at, token_salt) \
          SELECT {id}, {run}, {token_hash}, s.direction_id, s.channel_id, s.stratum, s.inclusion_probability, \
-         'pending', r.locale, {at} \
+         'pending', r.locale, {at}, {token_salt} \
          FROM {source} JOIN strata AS s ON s.k = {stratum} JOIN service_requests AS r ON r.id = {id} \
          WHERE true ON CONFLICT (service_request_id) DO NOTHING \
          RETURNING id, service_request_id",
@@ -366,34 +367,22 @@ async fn insert_invitations(
     created.iter().map(|row| Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?))).collect()
 }
 
-/// One outbox message per created invitation, carrying its survey link.
-async fn insert_outbox_messages(
-    db: &impl ConnectionTrait,
-    invitations: &[NewInvitation],
-    created: &[(i64, i64)],
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+/// One outbox message per created invitation (its link is derived at sending).
+async fn insert_outbox_messages(db: &impl ConnectionTrait, created: &[(i64, i64)], now: DateTime<Utc>) -> Result<(), DbErr> {
     #[derive(Serialize)]
-    struct Message<'a> {
+    struct Message {
         invitation_id: i64,
-        link: &'a str,
     }
-    let links: HashMap<i64, &str> = invitations.iter().map(|i| (i.service_request_id, i.link.as_str())).collect();
-    let messages: Vec<Message> = created
-        .iter()
-        .filter_map(|&(invitation_id, request_id)| links.get(&request_id).map(|&link| Message { invitation_id, link }))
-        .collect();
+    let messages: Vec<Message> = created.iter().map(|&(invitation_id, _)| Message { invitation_id }).collect();
     let backend = db.get_database_backend();
     let mut params = Params::new(backend);
     // Bound once per use: SQLite's `?` cannot be referred to twice.
     let (next_attempt_at, created_at) = (params.bind(now), params.bind(now));
-    let rows =
-        JsonRows::new(backend, params.bind(to_json(&messages)?), &[("invitation_id", "bigint"), ("link", "text")]);
+    let rows = JsonRows::new(backend, params.bind(to_json(&messages)?), &[("invitation_id", "bigint")]);
     let sql = format!(
-        "INSERT INTO outbox (invitation_id, kind, state, attempts, next_attempt_at, survey_link, created_at) \
-         SELECT {}, 'invitation', 'pending', 0, {next_attempt_at}, {}, {created_at} FROM {}",
+        "INSERT INTO outbox (invitation_id, kind, state, attempts, next_attempt_at, created_at) \
+         SELECT {}, 'invitation', 'pending', 0, {next_attempt_at}, {created_at} FROM {}",
         rows.column("invitation_id"),
-        rows.column("link"),
         rows.source
     );
     db.execute_raw(params.statement(sql)).await?;

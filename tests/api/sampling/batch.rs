@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use satisfaction::{
     db::entities::{invitation, outbox, sampling_decision, service_request},
-    domain::SurveyToken,
+    domain::{SurveyToken, TokenSalt},
 };
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
@@ -52,12 +52,13 @@ async fn a_batch_writes_invitations_outbox_rows_and_decisions(backend: Backend) 
         },
     ];
     let invite = |crm: &str, stratum: u32| {
-        let token = SurveyToken::generate();
+        let salt = TokenSalt::generate();
+        let token = SurveyToken::derive(b"test key", &salt);
         NewInvitation {
             service_request_id: ids[crm],
             stratum,
             token_hash: token.hash(),
-            link: format!("https://sondage.example/s/{}", token.as_str()),
+            token_salt: salt.as_str().to_owned(),
         }
     };
 
@@ -82,13 +83,15 @@ async fn a_batch_writes_invitations_outbox_rows_and_decisions(backend: Backend) 
     assert_eq!(b.inclusion_probability.to_bits(), (1.0f64 / 3.0).to_bits());
     assert_eq!((b.stratum.as_str(), b.locale.as_str(), b.channel_id), ("TP:email", "en", world.channels["email"]));
     assert_eq!(a.sampling_run_id, Some(run_id));
+    assert_eq!(a.token_salt.as_deref(), Some(first[0].token_salt.as_str()), "the salt, not the link, is kept");
+    assert_eq!(b.token_salt.as_deref(), Some(second[1].token_salt.as_str()));
     let messages = outbox::Entity::find().all(&world.db).await.unwrap();
-    let links: HashMap<i64, Option<String>> =
-        messages.iter().map(|m| (m.invitation_id, m.survey_link.clone())).collect();
+    let kinds: HashMap<i64, (String, Option<String>)> =
+        messages.iter().map(|m| (m.invitation_id, (m.kind.clone(), m.survey_link.clone()))).collect();
     assert_eq!(
-        links,
-        HashMap::from([(a.id, Some(first[0].link.clone())), (b.id, Some(second[1].link.clone()))]),
-        "one outbox row per created invitation, with its own link; none for the skipped one"
+        kinds,
+        HashMap::from([(a.id, ("invitation".into(), None)), (b.id, ("invitation".into(), None))]),
+        "one outbox row per created invitation, no link stored; none for the skipped one"
     );
     let decided: HashMap<i64, i64> = sampling_decision::Entity::find()
         .all(&world.db)
