@@ -58,6 +58,25 @@ pub fn translate(locale: Locale, key: &str) -> Option<&'static str> {
     })
 }
 
+/// A date as the reader writes it: "1er décembre 2026", "14 décembre 2026"; "December 14, 2026".
+pub fn long_date(date: chrono::NaiveDate, locale: Locale) -> String {
+    use chrono::Datelike;
+    const FR: [&str; 12] = [
+        "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre",
+        "décembre",
+    ];
+    const EN: [&str; 12] = [
+        "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+        "December",
+    ];
+    let month = date.month0() as usize;
+    match locale {
+        Locale::Fr if date.day() == 1 => format!("1er {} {}", FR[month], date.year()),
+        Locale::Fr => format!("{} {} {}", date.day(), FR[month], date.year()),
+        Locale::En => format!("{} {}, {}", EN[month], date.day(), date.year()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +92,13 @@ mod tests {
         assert_eq!(translate(Locale::Fr, "nav.home"), Some("Accueil"));
         assert_eq!(translate(Locale::En, "nav.home"), Some("Home"));
         assert_eq!(translate(Locale::En, "no.such.key"), None);
+    }
+
+    #[test]
+    fn dates_are_written_as_readers_write_them() {
+        let date = |raw: &str| raw.parse::<chrono::NaiveDate>().unwrap();
+        assert_eq!(long_date(date("2026-12-14"), Locale::Fr), "14 décembre 2026");
+        assert_eq!(long_date(date("2026-12-01"), Locale::Fr), "1er décembre 2026");
+        assert_eq!(long_date(date("2026-08-03"), Locale::En), "August 3, 2026");
     }
 }

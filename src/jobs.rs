@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::repo;
+use crate::delivery::{DeliveryError, DispatchReport, Dispatcher, purge::PurgeReport};
 use crate::ingestion::{
     Ingestor,
     api::{IngestError, IngestResponse},
@@ -34,6 +35,8 @@ pub struct Jobs {
     pub db: DatabaseConnection,
     pub settings: Arc<Settings>,
     pub clock: Clock,
+    /// Built at the first dispatch and kept: its SMTP connections are pooled across passes.
+    dispatcher: Arc<tokio::sync::OnceCell<Dispatcher>>,
 }
 
 /// The kinds of file `satisfaction import` reads.
@@ -45,7 +48,7 @@ pub enum FileKind {
 
 impl Jobs {
     pub fn new(db: DatabaseConnection, settings: Arc<Settings>, clock: Clock) -> Jobs {
-        Jobs { db, settings, clock }
+        Jobs { db, settings, clock, dispatcher: Arc::default() }
     }
 
     /// The one way an `Ingestor` is made: contact hash key, direction policy and clock from here.
@@ -125,6 +128,20 @@ impl Jobs {
         let poller = Poller::new(&self.settings.open311)?;
         let mut ingestor = self.ingestor().await?;
         poller.poll(&self.db, &mut ingestor, self.clock.now()).await
+    }
+
+    /// One dispatch pass: expire what is over, send what is due.
+    pub async fn dispatch(&self) -> Result<DispatchReport, DeliveryError> {
+        let dispatcher = self
+            .dispatcher
+            .get_or_try_init(|| async { Dispatcher::new(self.db.clone(), self.settings.clone(), self.clock.clone()) })
+            .await?;
+        dispatcher.pass().await
+    }
+
+    /// Erase the personal data whose purpose is served, on behalf of `actor`.
+    pub async fn purge(&self, actor: &str) -> Result<PurgeReport, DbErr> {
+        crate::delivery::purge::purge(&self.db, &self.settings, self.clock.now(), actor).await
     }
 
     /// One sampling run as of the clock's now.

@@ -40,6 +40,16 @@ pub fn configured_jobs(jobs: &Jobs) -> Vec<ScheduledJob> {
         cron: settings.sampling.cron.clone(),
         run: Arc::new(|jobs| Box::pin(async move { logged(jobs.sample(RunOptions::default()).await) })),
     }];
+    scheduled.push(ScheduledJob {
+        name: "dispatch",
+        cron: settings.delivery.cron.clone(),
+        run: Arc::new(|jobs| Box::pin(async move { logged(jobs.dispatch().await) })),
+    });
+    scheduled.push(ScheduledJob {
+        name: "retention",
+        cron: settings.retention.cron.clone(),
+        run: Arc::new(|jobs| Box::pin(async move { logged(jobs.purge("scheduler").await) })),
+    });
     if !settings.open311.endpoint.trim().is_empty() {
         scheduled.push(ScheduledJob {
             name: "open311_poll",

@@ -4,6 +4,7 @@
 
 mod api_key;
 mod direction;
+mod dispatch;
 mod import;
 mod rollup;
 mod sample;
@@ -58,6 +59,10 @@ pub enum Command {
     Stats(stats::StatsArgs),
     /// Recompute the statistics roll-ups (monthly and daily) from every response (to repair).
     Rollup,
+    /// Run the dispatch job once: expire invitations, send due invitations and reminders.
+    Dispatch(dispatch::DispatchArgs),
+    /// Erase personal data whose purpose is served (contacts of finished surveys, old errors).
+    Purge(dispatch::PurgeArgs),
 }
 
 /// Exit status of an import that rejected some rows (everything else was imported).
@@ -130,5 +135,7 @@ pub async fn run_admin_command(command: Command, figment: Figment) -> anyhow::Re
         Command::Sample(args) => sample::run(args, &context).await,
         Command::Stats(args) => stats::run(args, &context).await,
         Command::Rollup => rollup::run(&context).await,
+        Command::Dispatch(args) => dispatch::run(args, &context).await,
+        Command::Purge(args) => dispatch::purge(args, &context).await,
     }
 }

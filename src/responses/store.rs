@@ -60,10 +60,14 @@ async fn count(db: &impl ConnectionTrait, zone: Tz, row: &response::Model, sign:
     Ok(())
 }
 
-/// Insert a response and count it in its cells. Call inside the caller's transaction.
+/// Insert a response and count it in its cells; its invitation, if any, is answered (no reminder
+/// follows). Call inside the caller's transaction.
 pub async fn insert(db: &impl ConnectionTrait, zone: Tz, row: response::Model) -> Result<response::Model, DbErr> {
     let stored = repo::responses::insert(db, row).await?;
     count(db, zone, &stored, 1).await?;
+    if let Some(invitation_id) = stored.invitation_id {
+        repo::outbox::answered(db, invitation_id, stored.submitted_at).await?;
+    }
     Ok(stored)
 }
 
