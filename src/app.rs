@@ -77,6 +77,7 @@ pub fn build_with_database(
         .attach(web::fairings::SecurityHeaders { hsts: settings.security.hsts })
         .mount("/", web::health::routes())
         .mount("/", web::pages::routes())
+        .mount("/", web::opt_out::routes())
         .mount("/", web::api::routes())
         .mount("/static", FileServer::from(settings.static_dir.clone()))
         .register("/", web::error::catchers());

@@ -27,6 +27,19 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "Your answers are confidential and only reported as statistics.",
     ),
     ("footer.privacy", "Confidentialité", "Privacy"),
+    ("optout.title", "Ne plus recevoir de sondages", "Stop receiving surveys"),
+    (
+        "optout.explain",
+        "En confirmant, vous ne recevrez plus d’invitation ni de rappel à nos sondages de satisfaction, pour cette demande comme pour les suivantes.",
+        "If you confirm, you will receive no more invitations or reminders to our satisfaction surveys, for this request or any later one.",
+    ),
+    ("optout.confirm", "Confirmer", "Confirm"),
+    ("optout.done_title", "C’est noté", "Done"),
+    (
+        "optout.done",
+        "Vous ne recevrez plus de sondages de satisfaction de notre part. Merci de nous l’avoir indiqué.",
+        "You will receive no more satisfaction surveys from us. Thank you for letting us know.",
+    ),
     ("error.title", "Une erreur est survenue", "Something went wrong"),
     ("error.404", "Cette page n’existe pas.", "This page does not exist."),
     ("error.back_home", "Retour à l’accueil", "Back to the home page"),
@@ -62,11 +75,31 @@ pub fn translate(locale: Locale, key: &str) -> Option<&'static str> {
 pub fn long_date(date: chrono::NaiveDate, locale: Locale) -> String {
     use chrono::Datelike;
     const FR: [&str; 12] = [
-        "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre",
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
         "décembre",
     ];
     const EN: [&str; 12] = [
-        "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
         "December",
     ];
     let month = date.month0() as usize;

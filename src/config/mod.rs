@@ -195,7 +195,8 @@ impl Settings {
             settings.ingestion.contact_hash_key = Some(Secret::new(hex::encode(key)));
         }
         if settings.delivery.token_key.is_none() {
-            settings.delivery.token_key = Some(Secret::new(hex::encode(derive_key(figment, b"satisfaction survey token v1"))));
+            settings.delivery.token_key =
+                Some(Secret::new(hex::encode(derive_key(figment, b"satisfaction survey token v1"))));
         }
         Ok(settings)
     }
@@ -387,6 +388,30 @@ mod tests {
         let printed = format!("{settings:?}");
         assert!(!printed.contains("very-secret"), "{printed}");
         assert_eq!(settings.open311.api_key.as_ref().map(Secret::expose), Some("very-secret-api-key"));
+    }
+
+    #[test]
+    fn bad_delivery_settings_stop_start_up_naming_the_key() {
+        let error = |key: &str, value: serde_json::Value| {
+            let figment = Figment::from(Serialized::defaults(Settings::default())).merge(S::default(key, value));
+            Settings::from_figment(&figment).unwrap_err().to_string()
+        };
+        let unknown = error("delivery.transport", "pigeon".into());
+        assert!(unknown.contains("delivery.transport") && unknown.contains("pigeon"), "{unknown}");
+        let no_host = error("delivery.transport", "smtp".into());
+        assert!(no_host.contains("delivery.smtp.host is required"), "{no_host}");
+        assert!(error("delivery.max_attempts", 0.into()).contains("delivery.max_attempts must be at least 1"));
+        assert!(error("delivery.sms_transport", "webhook".into()).contains("delivery.webhook.url"));
+        assert!(error("delivery.from", "not an address".into()).contains("delivery.from"));
+        let typo = error("delivery.smtp.hots", "x".into());
+        assert!(typo.contains("delivery.smtp") && typo.contains("hots"), "{typo}");
+    }
+
+    #[test]
+    fn a_survey_token_key_is_always_derived() {
+        let settings = Settings::from_figment(&Figment::from(Serialized::defaults(Settings::default()))).unwrap();
+        assert!(!settings.token_key().is_empty());
+        assert_ne!(settings.token_key(), settings.ingestion.contact_hash_key.as_ref().unwrap().expose().as_bytes());
     }
 
     #[test]

@@ -223,6 +223,10 @@ impl Dispatcher {
                 Err(error) => Err(SendError::Permanent(error.to_string())),
             },
         };
+        let result = result.map_err(|error| match error {
+            SendError::Permanent(text) => SendError::Permanent(without_addresses(&text)),
+            SendError::Temporary(text) => SendError::Temporary(without_addresses(&text)),
+        });
         match result {
             Ok(()) => Outcome::Sent,
             Err(SendError::Permanent(error)) => Outcome::Failed { error },
@@ -238,5 +242,24 @@ impl Dispatcher {
         let base = self.settings.delivery.retry_base_secs as f64 * 2f64.powi((attempts - 1).clamp(0, 16));
         let jitter: f64 = 0.5 + rand::random::<f64>();
         Duration::milliseconds((base * jitter * 1000.0) as i64)
+    }
+}
+
+/// An error text as kept in the outbox: servers often echo the recipient ("<jean@…>: mailbox
+/// unknown"), which would outlive the purge of contacts. Every word holding an `@` is replaced.
+fn without_addresses(text: &str) -> String {
+    text.split(' ').map(|word| if word.contains('@') { "<address>" } else { word }).collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_keep_no_address() {
+        assert_eq!(
+            without_addresses("SMTP 550: 5.1.1 <jean.tremblay@courriel.example>: Recipient unknown"),
+            "SMTP 550: 5.1.1 <address> Recipient unknown"
+        );
     }
 }

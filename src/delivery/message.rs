@@ -115,6 +115,10 @@ pub fn email(
         .raw_header(raw("List-Unsubscribe", format!("<{}>", content.opt_out_link)))
         .raw_header(raw("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".into()))
         .raw_header(raw("Auto-Submitted", "auto-generated".into()))
-        .multipart(MultiPart::alternative().singlepart(SinglePart::plain(rendered.text)).singlepart(SinglePart::html(rendered.html)))
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(SinglePart::plain(rendered.text))
+                .singlepart(SinglePart::html(rendered.html)),
+        )
         .map_err(|e| MessageError::Build(e.to_string()))
 }

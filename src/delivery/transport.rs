@@ -9,9 +9,9 @@ use std::time::Duration;
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     transport::smtp::{
+        PoolConfig,
         authentication::Credentials,
         client::{Tls, TlsParameters},
-        PoolConfig,
     },
 };
 use serde::Serialize;
@@ -95,12 +95,11 @@ impl Transports {
                 token: settings.webhook.token.clone(),
             },
         };
-        let limit = (settings.transport == EmailTransport::Smtp && settings.smtp.max_per_second > 0.0).then(|| {
-            RateLimit {
+        let limit =
+            (settings.transport == EmailTransport::Smtp && settings.smtp.max_per_second > 0.0).then(|| RateLimit {
                 interval: Duration::from_secs_f64(1.0 / settings.smtp.max_per_second),
                 next: Mutex::new(Instant::now()),
-            }
-        });
+            });
         Ok(Transports { email, sms, limit })
     }
 

@@ -8,5 +8,6 @@ pub mod fairings;
 pub mod guards;
 pub mod health;
 pub mod locale;
+pub mod opt_out;
 pub mod page;
 pub mod pages;

@@ -10,6 +10,7 @@ mod api_contract;
 mod architecture;
 mod cli;
 mod constraints;
+mod delivery;
 mod health;
 mod hostile;
 mod ingestion_api;

@@ -103,12 +103,19 @@ pub async fn contexts(db: &impl ConnectionTrait, invitation_ids: &[i64]) -> Resu
 pub enum Outcome {
     Sent,
     /// A temporary failure: try again at that time.
-    Retry { error: String, at: DateTime<Utc> },
+    Retry {
+        error: String,
+        at: DateTime<Utc>,
+    },
     /// A permanent failure (or the last attempt): the message, and for a first invitation the
     /// invitation, fail.
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
     /// Nothing to send any more (the invitation was answered, expired or opted out).
-    Cancelled { reason: String },
+    Cancelled {
+        reason: String,
+    },
 }
 
 /// Record the outcomes of a batch in one transaction's worth of statements: the messages sent
@@ -307,19 +314,105 @@ pub async fn find_by_token_hash(db: &impl ConnectionTrait, token_hash: &str) -> 
     TokenOwner::find_by_statement(params.statement(sql)).one(db).await
 }
 
-/// Counts for `GET /api/v1/delivery`: (kind, state, count) of the outbox.
-pub async fn counts(db: &impl ConnectionTrait) -> Result<Vec<(String, String, i64)>, DbErr> {
-    #[derive(FromQueryResult)]
-    struct Row {
-        kind: String,
-        state: String,
-        n: i64,
-    }
-    let rows = Row::find_by_statement(Statement::from_string(
-        db.get_database_backend(),
-        "SELECT kind, state, COUNT(*) AS n FROM outbox GROUP BY kind, state ORDER BY kind, state",
+/// What `GET /api/v1/delivery` reports.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeliveryFigures {
+    /// Messages by kind and state.
+    pub messages: Vec<KindStateCount>,
+    /// The longest-waiting due message: when it was due, and for how many seconds it has waited.
+    pub oldest_due_at: Option<DateTime<Utc>>,
+    pub oldest_due_seconds: Option<i64>,
+    /// Failed messages by reason (the error up to its first colon: "SMTP 550", "webhook answered
+    /// 404 Not Found", …).
+    pub failures: Vec<ReasonCount>,
+    /// Messages sent per city day over the last 30 days.
+    pub sent_per_day: Vec<DayCount>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, FromQueryResult)]
+pub struct KindStateCount {
+    pub kind: String,
+    pub state: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReasonCount {
+    pub reason: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct DayCount {
+    pub day: String,
+    pub invitations: i64,
+    pub reminders: i64,
+}
+
+pub async fn figures(
+    db: &impl ConnectionTrait,
+    zone: chrono_tz::Tz,
+    now: DateTime<Utc>,
+) -> Result<DeliveryFigures, DbErr> {
+    let backend = db.get_database_backend();
+    let messages = KindStateCount::find_by_statement(Statement::from_string(
+        backend,
+        "SELECT kind, state, COUNT(*) AS count FROM outbox GROUP BY kind, state ORDER BY kind, state",
     ))
     .all(db)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.kind, r.state, r.n)).collect())
+
+    #[derive(FromQueryResult)]
+    struct Oldest {
+        due: Option<DateTime<Utc>>,
+    }
+    let mut params = Params::new(backend);
+    let sql = format!(
+        "SELECT MIN(next_attempt_at) AS due FROM outbox WHERE state = 'pending' AND next_attempt_at <= {}",
+        params.bind(now)
+    );
+    let oldest = Oldest::find_by_statement(params.statement(sql)).one(db).await?.and_then(|o| o.due);
+
+    #[derive(FromQueryResult)]
+    struct Failure {
+        last_error: Option<String>,
+        count: i64,
+    }
+    let failures = Failure::find_by_statement(Statement::from_string(
+        backend,
+        "SELECT last_error, COUNT(*) AS count FROM outbox WHERE state = 'failed' GROUP BY last_error",
+    ))
+    .all(db)
+    .await?;
+    let mut reasons: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+    for failure in failures {
+        let text = failure.last_error.unwrap_or_default();
+        let reason = text.split(':').next().unwrap_or("").trim().to_owned();
+        *reasons.entry(if reason.is_empty() { "unknown".into() } else { reason }).or_default() += failure.count;
+    }
+
+    #[derive(FromQueryResult)]
+    struct Sent {
+        kind: String,
+        sent_at: Option<DateTime<Utc>>,
+    }
+    let mut params = Params::new(backend);
+    let sql = format!(
+        "SELECT kind, sent_at FROM outbox WHERE state = 'sent' AND sent_at >= {}",
+        params.bind(now - chrono::Duration::days(30))
+    );
+    let mut days: std::collections::BTreeMap<String, DayCount> = std::collections::BTreeMap::new();
+    for sent in Sent::find_by_statement(params.statement(sql)).all(db).await? {
+        let Some(at) = sent.sent_at else { continue };
+        let day = at.with_timezone(&zone).date_naive().to_string();
+        let entry = days.entry(day.clone()).or_insert_with(|| DayCount { day, ..DayCount::default() });
+        if sent.kind == "reminder" { entry.reminders += 1 } else { entry.invitations += 1 }
+    }
+    Ok(DeliveryFigures {
+        messages,
+        oldest_due_at: oldest,
+        oldest_due_seconds: oldest.map(|at| (now - at).num_seconds()),
+        failures: reasons.into_iter().map(|(reason, count)| ReasonCount { reason, count }).collect(),
+        sent_per_day: days.into_values().collect(),
+    })
 }

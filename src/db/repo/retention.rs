@@ -12,7 +12,11 @@ use crate::db::sql::Params;
 /// closing, or the end of their survey (answer, expiry, last send) — is before `cutoff`: closed
 /// requests without an open invitation, and cancelled or duplicate ones (never surveyed).
 /// Returns how many requests.
-pub async fn erase_contacts(db: &impl ConnectionTrait, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> Result<u64, DbErr> {
+pub async fn erase_contacts(
+    db: &impl ConnectionTrait,
+    cutoff: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
     let backend = db.get_database_backend();
     let greatest = if backend == DbBackend::Postgres { "GREATEST" } else { "MAX" };
     let mut params = Params::new(backend);

@@ -368,7 +368,11 @@ async fn insert_invitations(
 }
 
 /// One outbox message per created invitation (its link is derived at sending).
-async fn insert_outbox_messages(db: &impl ConnectionTrait, created: &[(i64, i64)], now: DateTime<Utc>) -> Result<(), DbErr> {
+async fn insert_outbox_messages(
+    db: &impl ConnectionTrait,
+    created: &[(i64, i64)],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     #[derive(Serialize)]
     struct Message {
         invitation_id: i64,

@@ -3,6 +3,7 @@
 //! Every endpoint names the query parameters it takes, and refuses any other (`KnownQuery`):
 //! a misspelt `unweighted=true` for `weighted=false` must not quietly return weighted figures.
 
+pub mod delivery;
 pub mod ingestion_errors;
 pub mod requests;
 pub mod sampling_runs;
@@ -13,6 +14,7 @@ pub fn routes() -> Vec<rocket::Route> {
     routes.extend(ingestion_errors::routes());
     routes.extend(sampling_runs::routes());
     routes.extend(stats::routes());
+    routes.extend(delivery::routes());
     routes
 }
 
