@@ -75,9 +75,10 @@ async fn run(transport: &str, port: u16, n: usize) {
         let items: Vec<serde_json::Value> = chunk
             .iter()
             .map(|i| {
+                let (direction, channel) = (["TP", "ENV", "URB"][i % 3], ["phone", "web_form", "email"][i % 3]);
                 serde_json::json!({
                     "service_request_id": format!("BENCH-{i:06}"), "status": "closed",
-                    "agency_responsible": ["TP", "ENV", "URB"][i % 3], "channel": ["phone", "web_form", "email"][i % 3],
+                    "agency_responsible": direction, "channel": channel,
                     "closed_datetime": closed, "contact_email": format!("citoyen{i}@courriel.example"),
                     "service_name": "Nid-de-poule", "locale": if i % 4 == 0 { "en" } else { "fr" },
                 })
