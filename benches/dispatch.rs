@@ -47,6 +47,7 @@ fn main() {
         println!("the SMTP server received {received} messages");
         drop(sink.stdin.take());
         let _ = sink.kill();
+        let _ = sink.wait();
     });
 }
 
