@@ -39,9 +39,14 @@ pub async fn purge(
     let retention = &settings.retention;
     let contacts_cutoff = now - Duration::days(i64::from(retention.contact_days));
     let errors_cutoff = now - Duration::days(i64::from(retention.ingestion_error_days));
+    // A closed request not yet sampled may still be, until it is older than the sampling window.
+    let sampling = &settings.sampling;
+    let window =
+        Duration::days(i64::from(sampling.max_age_days)) + Duration::minutes(i64::from(sampling.delay_minutes));
+    let unsampled_cutoff = contacts_cutoff.min(now - window);
     let txn = crate::db::begin_write(db).await?;
     let mut report = PurgeReport {
-        contacts_erased: repo::retention::erase_contacts(&txn, contacts_cutoff, now).await?,
+        contacts_erased: repo::retention::erase_contacts(&txn, contacts_cutoff, unsampled_cutoff, now).await?,
         ingestion_errors_deleted: repo::retention::delete_ingestion_errors(&txn, errors_cutoff).await?,
         outbox_links_erased: repo::retention::erase_outbox_links(&txn).await?,
         message_files_deleted: 0,

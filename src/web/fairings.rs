@@ -74,9 +74,25 @@ impl Fairing for RequestLog {
 
 /// The request path with survey tokens replaced, so links never reach the logs.
 pub fn loggable_path(request: &Request<'_>) -> String {
-    let path = request.uri().path().as_str();
-    match path.strip_prefix("/s/") {
-        Some(_) => "/s/<token>".to_owned(),
-        None => path.to_owned(),
+    redacted(request.uri().path().as_str())
+}
+
+/// Survey links (`/s/…`) and opt-out links (`/opt-out/…`) both carry the token.
+fn redacted(path: &str) -> String {
+    for prefix in ["/s/", "/opt-out/"] {
+        if path.starts_with(prefix) {
+            return format!("{prefix}<token>");
+        }
+    }
+    path.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tokens_never_reach_the_log() {
+        assert_eq!(super::redacted("/s/0123456789abcdef0123456789abcdef"), "/s/<token>");
+        assert_eq!(super::redacted("/opt-out/0123456789abcdef0123456789abcdef"), "/opt-out/<token>");
+        assert_eq!(super::redacted("/api/v1/stats"), "/api/v1/stats");
     }
 }

@@ -11,18 +11,20 @@ use crate::db::sql::Params;
 /// Erase the contact e-mail and phone of requests whose survey is over and whose last event —
 /// closing, or the end of their survey (answer, expiry, last send) — is before `cutoff`: closed
 /// requests without an open invitation, and cancelled or duplicate ones (never surveyed).
-/// Returns how many requests.
+/// A closed request never invited must also be older than `unsampled_cutoff` (past the sampling
+/// window: it will never be). Returns how many requests.
 pub async fn erase_contacts(
     db: &impl ConnectionTrait,
     cutoff: DateTime<Utc>,
+    unsampled_cutoff: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
     let backend = db.get_database_backend();
     let greatest = if backend == DbBackend::Postgres { "GREATEST" } else { "MAX" };
     let mut params = Params::new(backend);
     let at = params.bind(now);
-    let (closed_before, invitation_before, updated_before) =
-        (params.bind(cutoff), params.bind(cutoff), params.bind(cutoff));
+    let (closed_before, invitation_before, unsampled_before, updated_before) =
+        (params.bind(cutoff), params.bind(cutoff), params.bind(unsampled_cutoff), params.bind(cutoff));
     let sql = format!(
         "UPDATE service_requests SET contact_email = NULL, contact_phone = NULL, personal_data_purged_at = {at} \
          WHERE (contact_email IS NOT NULL OR contact_phone IS NOT NULL) AND ( \
@@ -31,7 +33,9 @@ pub async fn erase_contacts(
                 i.state IN ('pending', 'sent') OR {greatest}(i.created_at, COALESCE(i.sent_at, i.created_at), \
                 COALESCE(i.reminded_at, i.created_at), COALESCE(i.responded_at, i.created_at), \
                 CASE WHEN i.state = 'expired' THEN COALESCE(i.expires_at, i.created_at) ELSE i.created_at END) \
-                >= {invitation_before}))) \
+                >= {invitation_before})) \
+              AND (closed_at < {unsampled_before} OR EXISTS ( \
+                SELECT 1 FROM invitations j WHERE j.service_request_id = service_requests.id))) \
            OR (status IN ('cancelled', 'duplicate') AND updated_at < {updated_before}))"
     );
     Ok(db.execute_raw(params.statement(sql)).await?.rows_affected())

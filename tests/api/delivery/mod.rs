@@ -336,8 +336,25 @@ async fn the_purge_leaves_no_contact_behind(backend: Backend) {
     // Too early: the surveys ended less than 30 days ago.
     assert_eq!(city.app.jobs.purge("test").await.unwrap().contacts_erased, 0);
     city.advance(Duration::days(30));
+    // A request closed yesterday and not yet sampled keeps its contact: it may still be invited.
+    let reference = crate::factories::Reference {
+        directions: std::collections::HashMap::from([("TP".to_owned(), city.invitations().await[0].direction_id)]),
+        channels: std::collections::HashMap::from([("phone".to_owned(), city.invitations().await[0].channel_id)]),
+    };
+    let recent = RequestRow::closed("REQ-RECENT", city.clock.now() - Duration::days(1));
+    crate::factories::insert_requests(&city.app.db, &reference, &[recent]).await;
     let report = city.app.jobs.purge("test").await.unwrap();
     assert_eq!(report.contacts_erased, 4, "{report}");
+    let dump = dump_every_table(&city.app.db).await;
+    assert!(dump.contains("REQ-RECENT@ville.example"), "the recent request keeps its contact");
+    satisfaction::db::repo::retention::erase_contacts(
+        &city.app.db,
+        city.clock.now(),
+        city.clock.now(),
+        city.clock.now(),
+    )
+    .await
+    .unwrap();
 
     let dump = dump_every_table(&city.app.db).await;
     for contact in ["@ville.example", "4185550199"] {
