@@ -135,6 +135,23 @@ async fn permanent_failures_and_a_server_down(backend: Backend) {
     assert_eq!((invitation.state.as_str(), invitation.token_salt), ("failed", None));
 }
 
+/// A server restarted between two passes closed the pooled connection: the next message goes
+/// on a new one at once, not after a retry.
+async fn a_restarted_server_costs_no_retry(backend: Backend) {
+    let smtp = SmtpSink::start(0);
+    let port = smtp.port;
+    let city = city(backend, vec![request("REQ-1", "fr")], |f| smtp.configure(f)).await;
+    assert_eq!(city.app.jobs.dispatch().await.unwrap().sent, 1);
+    drop(smtp);
+    // aiosmtpd needs a moment to free its port.
+    tokio::time::sleep(std::time::Duration::from_millis(2000)).await;
+    let smtp = SmtpSink::start_on(port, 0);
+    city.advance(Duration::days(5));
+    let report = city.app.jobs.dispatch().await.unwrap();
+    assert_eq!((report.reminders_sent, report.retried), (1, 0), "{report}");
+    assert_eq!(smtp.messages().len(), 1);
+}
+
 /// A server that stays away: after `delivery.max_attempts` the message fails, with its last error.
 async fn attempts_run_out(backend: Backend) {
     let port = free_port();
@@ -441,6 +458,7 @@ on_both_databases!(
     temporary_failures_are_retried_then_delivered,
     permanent_failures_and_a_server_down,
     attempts_run_out,
+    a_restarted_server_costs_no_retry,
     two_dispatchers_send_each_message_once,
     reminders_and_expiry_fire_at_the_right_times,
     an_opt_out_stops_everything,
