@@ -20,6 +20,16 @@ fn header<'a>(message: &'a mail_parser::Message<'a>, name: &str) -> String {
     message.header_raw(name).unwrap_or_else(|| panic!("no {name} header")).trim().to_owned()
 }
 
+/// The server received `count` messages, no two with the same `Message-ID`.
+fn assert_each_sent_once(smtp: &SmtpSink, count: usize) {
+    let messages = smtp.messages();
+    let ids: std::collections::BTreeSet<String> = messages
+        .iter()
+        .map(|raw| MessageParser::default().parse(raw.as_bytes()).unwrap().message_id().unwrap().to_owned())
+        .collect();
+    assert_eq!((messages.len(), ids.len()), (count, count), "each message once");
+}
+
 /// The survey token in a message's text (the last path segment of its `/s/` link).
 fn token_in(text: &str) -> SurveyToken {
     let at = text.find("/s/").expect("a survey link");
@@ -179,12 +189,7 @@ async fn two_dispatchers_send_each_message_once(backend: Backend) {
     let (a, b) = tokio::join!(jobs.dispatch(), other.dispatch());
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.sent + b.sent, 120, "{a}{b}");
-    let ids: std::collections::BTreeSet<String> = smtp
-        .messages()
-        .iter()
-        .map(|raw| MessageParser::default().parse(raw.as_bytes()).unwrap().message_id().unwrap().to_owned())
-        .collect();
-    assert_eq!((smtp.messages().len(), ids.len()), (120, 120), "each message once");
+    assert_each_sent_once(&smtp, 120);
 }
 
 async fn reminders_and_expiry_fire_at_the_right_times(backend: Backend) {
@@ -326,12 +331,7 @@ async fn a_dispatcher_killed_mid_batch_loses_nothing(backend: Backend) {
     city.advance(Duration::minutes(6));
     let report = city.app.jobs.dispatch().await.unwrap();
     assert_eq!(report.sent, 10, "the dead one's after its lease: {report}");
-    let ids: std::collections::BTreeSet<String> = smtp
-        .messages()
-        .iter()
-        .map(|raw| MessageParser::default().parse(raw.as_bytes()).unwrap().message_id().unwrap().to_owned())
-        .collect();
-    assert_eq!((smtp.messages().len(), ids.len()), (30, 30), "each message once");
+    assert_each_sent_once(&smtp, 30);
 }
 
 /// After the purge no contact e-mail or phone of a finished survey remains in any table (every
