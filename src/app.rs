@@ -73,11 +73,13 @@ pub fn build_with_database(
     let rocket = rocket::custom(figment)
         .manage(jobs.clone())
         .manage(templates)
+        .manage(web::survey::UnknownLinkLimiter::new(settings.survey.unknown_token_lookups_per_minute))
         .attach(web::fairings::RequestLog)
         .attach(web::fairings::SecurityHeaders { hsts: settings.security.hsts })
         .mount("/", web::health::routes())
         .mount("/", web::pages::routes())
         .mount("/", web::opt_out::routes())
+        .mount("/", web::survey::routes())
         .mount("/", web::api::routes())
         .mount("/static", FileServer::from(settings.static_dir.clone()))
         .register("/", web::error::catchers());

@@ -24,6 +24,7 @@ pub mod responses;
 pub mod sampling;
 pub mod scheduler;
 pub mod stats;
+pub mod survey;
 pub mod telemetry;
 pub mod templates;
 pub mod web;

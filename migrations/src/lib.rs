@@ -5,6 +5,9 @@
 
 pub use sea_orm_migration::prelude::*;
 
+/// The questionnaire the survey page asks (seeded by migration 15), for the survey module's tests.
+pub use m20261130_000015_survey::QUESTIONNAIRE_V2;
+
 mod m20261128_000001_reference_tables;
 mod m20261128_000002_requests_and_sampling;
 mod m20261128_000003_responses;
@@ -19,6 +22,7 @@ mod m20261130_000011_response_cells_per_item;
 mod m20261130_000012_frame_counts_monthly;
 mod m20261130_000013_weighting_classes;
 mod m20261130_000014_delivery;
+mod m20261130_000015_survey;
 
 pub struct Migrator;
 
@@ -39,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000012_frame_counts_monthly::Migration),
             Box::new(m20261130_000013_weighting_classes::Migration),
             Box::new(m20261130_000014_delivery::Migration),
+            Box::new(m20261130_000015_survey::Migration),
         ]
     }
 }

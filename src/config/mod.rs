@@ -22,6 +22,7 @@ mod sampling;
 mod secret;
 mod server;
 mod stats;
+mod survey;
 
 pub use database::DatabaseSettings;
 pub use delivery::{
@@ -33,6 +34,7 @@ pub use sampling::SamplingSettings;
 pub use secret::Secret;
 pub use server::{SchedulerSettings, SecuritySettings};
 pub use stats::StatsSettings;
+pub use survey::SurveySettings;
 
 use crate::domain::{Channel, ContactHasher};
 
@@ -62,6 +64,7 @@ pub struct Settings {
     pub stats: StatsSettings,
     pub delivery: DeliverySettings,
     pub retention: RetentionSettings,
+    pub survey: SurveySettings,
 }
 
 /// Keys that belong to Rocket itself and may appear in the same figment.
@@ -154,6 +157,7 @@ impl Default for Settings {
             stats: StatsSettings { min_n: 10, confidence: 0.95, min_class_respondents: 5 },
             delivery: DeliverySettings::default(),
             retention: RetentionSettings::default(),
+            survey: SurveySettings::default(),
         }
     }
 }
@@ -309,6 +313,9 @@ impl Settings {
                 "delivery.webhook.url must be a URL when delivery.sms_transport = \"webhook\", got {:?}",
                 delivery.webhook.url
             ));
+        }
+        if self.survey.follow_up_max_score > 10 {
+            return invalid("survey.follow_up_max_score must be between 0 and 10".into());
         }
         if self.retention.contact_days == 0 {
             return invalid("retention.contact_days must be at least 1".into());

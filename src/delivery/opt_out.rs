@@ -9,26 +9,8 @@ use sea_orm::{ConnectionTrait, DbErr, TransactionSession, TransactionTrait};
 use crate::db::repo::outbox;
 use crate::domain::{Locale, SurveyToken};
 
-/// The token of the opt-out form of a link: HMAC(token key, "opt-out-form:" ‖ link token). It
-/// binds the form to its link, so a page elsewhere cannot make a citizen's browser post it.
-pub fn form_token(key: &[u8], raw_token: &str) -> String {
-    use hmac::Mac;
-    hex::encode(form_mac(key, raw_token).finalize().into_bytes())
-}
-
-/// Whether `given` is the form token of the link (compared in constant time).
-pub fn form_token_matches(key: &[u8], raw_token: &str, given: &str) -> bool {
-    use hmac::Mac;
-    hex::decode(given.trim()).is_ok_and(|bytes| form_mac(key, raw_token).verify_slice(&bytes).is_ok())
-}
-
-fn form_mac(key: &[u8], raw_token: &str) -> hmac::Hmac<sha2::Sha256> {
-    use hmac::{KeyInit, Mac};
-    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length");
-    mac.update(b"opt-out-form:");
-    mac.update(raw_token.trim().to_ascii_lowercase().as_bytes());
-    mac
-}
+/// The purpose of the opt-out page's form token (`domain::survey_token::form_token`).
+pub const FORM_PURPOSE: &str = "opt-out-form";
 
 /// What the opt-out page knows of a link: the language of its invitation, if it is one.
 pub async fn locale_of(db: &impl ConnectionTrait, raw_token: &str) -> Result<Option<Locale>, DbErr> {

@@ -11,7 +11,7 @@ mod request_status;
 mod role;
 mod run_status;
 mod score;
-mod survey_token;
+pub mod survey_token;
 
 pub use channel::Channel;
 pub use contact::{ContactHasher, ContactKey, PhoneNumber};

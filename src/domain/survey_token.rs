@@ -69,6 +69,26 @@ impl SurveyToken {
     }
 }
 
+/// The token of a form served under a survey link (the survey, the opt-out page):
+/// HMAC(key, purpose ‖ ":" ‖ link token). It binds the form to its link, so a page elsewhere cannot
+/// make a citizen's browser post it, and needs no session or cookie.
+pub fn form_token(key: &[u8], purpose: &str, raw_token: &str) -> String {
+    hex::encode(form_mac(key, purpose, raw_token).finalize().into_bytes())
+}
+
+/// Whether `given` is the form token of the link for `purpose` (compared in constant time).
+pub fn form_token_matches(key: &[u8], purpose: &str, raw_token: &str, given: &str) -> bool {
+    hex::decode(given.trim()).is_ok_and(|bytes| form_mac(key, purpose, raw_token).verify_slice(&bytes).is_ok())
+}
+
+fn form_mac(key: &[u8], purpose: &str, raw_token: &str) -> Hmac<Sha256> {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(purpose.as_bytes());
+    mac.update(b":");
+    mac.update(raw_token.trim().to_ascii_lowercase().as_bytes());
+    mac
+}
+
 impl std::fmt::Debug for SurveyToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SurveyToken(<redacted>)")

@@ -15,10 +15,16 @@ use crate::domain::Locale;
 pub const LANG_COOKIE: &str = "lang";
 
 pub fn request_locale(request: &Request<'_>) -> Locale {
+    chosen_locale(request).unwrap_or_default()
+}
+
+/// The reader's explicit choice (`?lang=`, then the cookie), if they made one: pages about an
+/// invitation fall back to the invitation's language, not to French.
+pub fn chosen_locale(request: &Request<'_>) -> Option<Locale> {
     if let Some(locale) = request.query_value::<&str>("lang").and_then(|v| v.ok()).and_then(Locale::parse) {
-        return locale;
+        return Some(locale);
     }
-    request.cookies().get(LANG_COOKIE).and_then(|c| Locale::parse(c.value())).unwrap_or_default()
+    request.cookies().get(LANG_COOKIE).and_then(|c| Locale::parse(c.value()))
 }
 
 #[rocket::async_trait]

@@ -11,3 +11,4 @@ pub mod locale;
 pub mod opt_out;
 pub mod page;
 pub mod pages;
+pub mod survey;

@@ -7,6 +7,7 @@ use minijinja::context;
 use rocket::{FromForm, State, form::Form, get, post, response::content::RawHtml, routes};
 
 use crate::delivery::opt_out;
+use crate::domain::survey_token::{form_token, form_token_matches};
 use crate::jobs::Jobs;
 use crate::templates::Templates;
 use crate::web::error::AppError;
@@ -20,30 +21,23 @@ struct OptOutForm {
 }
 
 /// The page in the reader's chosen language, else the invitation's.
-async fn page_for(jobs: &Jobs, page: PageMeta, explicit: bool, token: &str) -> Result<PageMeta, AppError> {
-    if explicit {
-        return Ok(page);
-    }
-    let locale = opt_out::locale_of(&jobs.db, token).await?.unwrap_or(page.locale);
-    Ok(PageMeta { locale, ..page })
+async fn page_for(jobs: &Jobs, page: PageMeta, token: &str) -> Result<PageMeta, AppError> {
+    let invitation = opt_out::locale_of(&jobs.db, token).await?;
+    Ok(match invitation {
+        Some(locale) => page.defaulting_to(locale),
+        None => page,
+    })
 }
 
-fn chose_language(request_lang: Option<&str>, cookie: bool) -> bool {
-    request_lang.is_some() || cookie
-}
-
-#[get("/opt-out/<token>?<lang>")]
+#[get("/opt-out/<token>")]
 async fn show(
     token: &str,
-    lang: Option<&str>,
-    cookies: &rocket::http::CookieJar<'_>,
     jobs: &State<Jobs>,
     templates: &State<Templates>,
     page: PageMeta,
 ) -> Result<RawHtml<String>, AppError> {
-    let explicit = chose_language(lang, cookies.get(crate::web::locale::LANG_COOKIE).is_some());
-    let page = page_for(jobs, page, explicit, token).await?;
-    let csrf = opt_out::form_token(jobs.settings.token_key(), token);
+    let page = page_for(jobs, page, token).await?;
+    let csrf = form_token(jobs.settings.token_key(), opt_out::FORM_PURPOSE, token);
     Ok(render(templates, "opt_out.html.j2", &page, context! { done => false, csrf })?)
 }
 
@@ -51,20 +45,21 @@ async fn show(
 async fn confirm(
     token: &str,
     form: Form<OptOutForm>,
-    cookies: &rocket::http::CookieJar<'_>,
     jobs: &State<Jobs>,
     templates: &State<Templates>,
     page: PageMeta,
 ) -> Result<RawHtml<String>, AppError> {
     let one_click = form.list_unsubscribe.as_deref() == Some("One-Click");
-    let from_page =
-        form.csrf.as_deref().is_some_and(|given| opt_out::form_token_matches(jobs.settings.token_key(), token, given));
+    let from_page = form
+        .csrf
+        .as_deref()
+        .is_some_and(|given| form_token_matches(jobs.settings.token_key(), opt_out::FORM_PURPOSE, token, given));
     if !one_click && !from_page {
         return Err(AppError::BadFormToken);
     }
     let source = if one_click { "one_click" } else { "page" };
     opt_out::opt_out(&jobs.db, token, source, jobs.clock.now()).await?;
-    let page = page_for(jobs, page, cookies.get(crate::web::locale::LANG_COOKIE).is_some(), token).await?;
+    let page = page_for(jobs, page, token).await?;
     Ok(render(templates, "opt_out.html.j2", &page, context! { done => true, csrf => "" })?)
 }
 

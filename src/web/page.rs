@@ -18,10 +18,23 @@ pub struct PageMeta {
     pub locale: Locale,
     /// The request path, without query, for the language switch link.
     pub path: String,
+    /// Whether the reader chose the language (`?lang=` or its cookie).
+    pub chosen: bool,
 }
 
 pub fn page_meta(request: &Request<'_>) -> PageMeta {
-    PageMeta { locale: request_locale(request), path: request.uri().path().to_string() }
+    PageMeta {
+        locale: request_locale(request),
+        path: request.uri().path().to_string(),
+        chosen: crate::web::locale::chosen_locale(request).is_some(),
+    }
+}
+
+impl PageMeta {
+    /// The page in the reader's chosen language, else in `default` (an invitation's).
+    pub fn defaulting_to(self, default: Locale) -> PageMeta {
+        if self.chosen { self } else { PageMeta { locale: default, ..self } }
+    }
 }
 
 #[rocket::async_trait]
@@ -31,7 +44,8 @@ impl<'r> FromRequest<'r> for PageMeta {
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         // Through the `Locale` guard, so that `?lang=` is remembered in its cookie.
         let locale = request.guard::<Locale>().await.succeeded().unwrap_or_default();
-        Outcome::Success(PageMeta { locale, path: request.uri().path().to_string() })
+        let chosen = crate::web::locale::chosen_locale(request).is_some();
+        Outcome::Success(PageMeta { locale, path: request.uri().path().to_string(), chosen })
     }
 }
 

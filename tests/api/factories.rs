@@ -117,6 +117,9 @@ pub struct InvitationRow {
     pub token_hash: String,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The request's language.
+    pub locale: String,
 }
 
 impl InvitationRow {
@@ -132,6 +135,8 @@ impl InvitationRow {
             token_hash: format!("token-{}", request.id),
             created_at,
             sent_at: None,
+            expires_at: None,
+            locale: request.locale.clone(),
         }
     }
 }
@@ -145,9 +150,10 @@ pub async fn insert_invitation(db: &DatabaseConnection, row: InvitationRow) -> R
         stratum: Set(row.stratum),
         inclusion_probability: Set(row.probability),
         state: Set(row.state.into()),
-        locale: Set("fr".into()),
+        locale: Set(row.locale),
         created_at: Set(row.created_at),
         sent_at: Set(row.sent_at),
+        expires_at: Set(row.expires_at),
         ..Default::default()
     }
     .insert(db)

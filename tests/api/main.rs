@@ -22,3 +22,4 @@ mod pages;
 mod rollup;
 mod sampling;
 mod stats;
+mod survey;

@@ -4,6 +4,7 @@ pub mod api_key;
 pub mod audit_log;
 pub mod channel;
 pub mod direction;
+pub mod follow_up;
 pub mod ingestion_error;
 pub mod invitation;
 pub mod job_state;

@@ -1,0 +1,264 @@
+//! `GET /s/<token>` and `POST /s/<token>`: the survey a citizen answers, server-rendered, no
+//! JavaScript. Unknown links 404, closed ones 410, answered ones 200 with a page saying so (409
+//! to a second POST). Look-ups of unknown links are limited per client address; valid links never
+//! are.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Duration, Utc};
+use minijinja::{Value, context};
+use rocket::{
+    Request, State,
+    form::Form,
+    get,
+    http::{ContentType, Header, Status},
+    post,
+    request::{FromRequest, Outcome},
+    response::{self, Responder, Response},
+    routes,
+};
+
+use crate::domain::survey_token::{form_token, form_token_matches};
+use crate::jobs::Jobs;
+use crate::survey::{
+    self, Invitation, Status as LinkStatus,
+    questionnaire::{FieldError, Kind, Questionnaire},
+};
+use crate::templates::Templates;
+use crate::web::error::AppError;
+use crate::web::page::PageMeta;
+
+/// The purpose of the survey form's token (`domain::survey_token::form_token`).
+const FORM_PURPOSE: &str = "survey-form";
+
+/// The client's address, when known (a local test client has none).
+pub struct ClientAddress(Option<IpAddr>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for ClientAddress {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        Outcome::Success(ClientAddress(request.client_ip()))
+    }
+}
+
+/// Counts look-ups of unknown links per client address and minute.
+pub struct UnknownLinkLimiter {
+    per_minute: u32,
+    seen: Mutex<HashMap<Option<IpAddr>, (DateTime<Utc>, u32)>>,
+}
+
+impl UnknownLinkLimiter {
+    pub fn new(per_minute: u32) -> UnknownLinkLimiter {
+        UnknownLinkLimiter { per_minute, seen: Mutex::new(HashMap::new()) }
+    }
+
+    /// Count one more unknown link from `address`; whether it is over the limit.
+    fn over_limit(&self, address: Option<IpAddr>, now: DateTime<Utc>) -> bool {
+        if self.per_minute == 0 {
+            return false;
+        }
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() > 100_000 {
+            seen.retain(|_, (since, _)| now - *since < Duration::minutes(1));
+        }
+        let entry = seen.entry(address).or_insert((now, 0));
+        if now - entry.0 >= Duration::minutes(1) {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        entry.1 > self.per_minute
+    }
+}
+
+/// A page with its status (and `Retry-After` for 429).
+pub struct SurveyPage {
+    status: Status,
+    html: String,
+}
+
+impl<'r> Responder<'r, 'static> for SurveyPage {
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        let mut response = Response::build();
+        response
+            .status(self.status)
+            .header(ContentType::HTML)
+            .sized_body(self.html.len(), std::io::Cursor::new(self.html));
+        if self.status == Status::TooManyRequests {
+            response.header(Header::new("Retry-After", "60"));
+        }
+        Ok(response.finalize())
+    }
+}
+
+fn message(
+    templates: &Templates,
+    page: &PageMeta,
+    status: Status,
+    key: &str,
+    follow_up: bool,
+) -> Result<SurveyPage, AppError> {
+    let ctx = context! {
+        path => page.path.clone(),
+        title_key => format!("survey.{key}_title"),
+        message_key => format!("survey.{key}"),
+        follow_up,
+    };
+    Ok(SurveyPage { status, html: templates.render("survey_message.html.j2", page.locale, ctx)? })
+}
+
+/// The page for a link that is not open (unknown, answered, closed), or `None` when it is.
+fn not_open(
+    templates: &Templates,
+    page: &PageMeta,
+    invitation: Option<&Invitation>,
+    limiter: &UnknownLinkLimiter,
+    address: &ClientAddress,
+    now: DateTime<Utc>,
+    answered_status: Status,
+) -> Result<Option<SurveyPage>, AppError> {
+    let Some(invitation) = invitation else {
+        if limiter.over_limit(address.0, now) {
+            return message(templates, page, Status::TooManyRequests, "too_many", false).map(Some);
+        }
+        return message(templates, page, Status::NotFound, "unknown", false).map(Some);
+    };
+    match invitation.status(now) {
+        LinkStatus::Open => Ok(None),
+        LinkStatus::Answered => message(templates, page, answered_status, "answered", false).map(Some),
+        LinkStatus::Closed => message(templates, page, Status::Gone, "expired", false).map(Some),
+    }
+}
+
+/// The form, with what was entered and the errors found in it.
+fn form(
+    templates: &Templates,
+    page: &PageMeta,
+    token: &str,
+    key: &[u8],
+    invitation: &Invitation,
+    questionnaire: &Questionnaire,
+    entered: &BTreeMap<String, String>,
+    errors: &[FieldError],
+) -> Result<SurveyPage, AppError> {
+    let locale = page.locale;
+    let items: Vec<Value> = questionnaire
+        .definition
+        .items
+        .iter()
+        .map(|item| {
+            let kind = match item.kind {
+                Kind::Scale0To10 => "scale_0_10",
+                Kind::Choice => "choice",
+                Kind::Text => "text",
+                Kind::Boolean => "boolean",
+            };
+            let options: Vec<Value> = item
+                .options
+                .iter()
+                .map(|o| context! { value => o.value.clone(), label => o.label.get(locale) })
+                .collect();
+            context! {
+                id => item.id.clone(),
+                kind,
+                label => item.label.get(locale),
+                required => item.required,
+                not_applicable => item.not_applicable,
+                options,
+                value => entered.get(&item.id).map(|v| v.trim().to_owned()).unwrap_or_default(),
+                error => errors.iter().find(|e| e.item == item.id).map(|e| e.message.clone()),
+            }
+        })
+        .collect();
+    let scale = &questionnaire.definition.scale;
+    let anchors = match locale {
+        crate::domain::Locale::Fr => scale.anchors.fr.clone(),
+        crate::domain::Locale::En => scale.anchors.en.clone(),
+    };
+    let ctx = context! {
+        path => page.path.clone(),
+        reference => invitation.crm_id.clone(),
+        subject => invitation.subject(),
+        items,
+        errors => Value::from(minijinja::value::Serde(errors)),
+        scale_min => scale.min,
+        scale_max => scale.max,
+        anchors,
+        csrf => form_token(key, FORM_PURPOSE, token),
+        opt_out_path => format!("/opt-out/{token}"),
+    };
+    let status = if errors.is_empty() { Status::Ok } else { Status::UnprocessableEntity };
+    Ok(SurveyPage { status, html: templates.render("survey.html.j2", locale, ctx)? })
+}
+
+#[get("/s/<token>")]
+async fn show(
+    token: &str,
+    address: ClientAddress,
+    jobs: &State<Jobs>,
+    templates: &State<Templates>,
+    limiter: &State<UnknownLinkLimiter>,
+    page: PageMeta,
+) -> Result<SurveyPage, AppError> {
+    let invitation = survey::find(&jobs.db, token).await?;
+    let page = match &invitation {
+        Some(invitation) => page.defaulting_to(invitation.locale()),
+        None => page,
+    };
+    let now = jobs.clock.now();
+    if let Some(closed) = not_open(templates, &page, invitation.as_ref(), limiter, &address, now, Status::Ok)? {
+        return Ok(closed);
+    }
+    let invitation = invitation.expect("open links have an invitation");
+    let questionnaire = survey::active_questionnaire(&jobs.db).await?;
+    form(templates, &page, token, jobs.settings.token_key(), &invitation, &questionnaire, &BTreeMap::new(), &[])
+}
+
+#[post("/s/<token>", data = "<fields>")]
+#[allow(clippy::too_many_arguments)]
+async fn submit(
+    token: &str,
+    fields: Form<HashMap<String, String>>,
+    address: ClientAddress,
+    jobs: &State<Jobs>,
+    templates: &State<Templates>,
+    limiter: &State<UnknownLinkLimiter>,
+    page: PageMeta,
+) -> Result<SurveyPage, AppError> {
+    let fields: BTreeMap<String, String> = fields.into_inner().into_iter().collect();
+    let key = jobs.settings.token_key();
+    if !fields.get("csrf").is_some_and(|given| form_token_matches(key, FORM_PURPOSE, token, given)) {
+        return Err(AppError::BadFormToken);
+    }
+    let invitation = survey::find(&jobs.db, token).await?;
+    let page = match &invitation {
+        Some(invitation) => page.defaulting_to(invitation.locale()),
+        None => page,
+    };
+    let now = jobs.clock.now();
+    if let Some(closed) = not_open(templates, &page, invitation.as_ref(), limiter, &address, now, Status::Conflict)? {
+        return Ok(closed);
+    }
+    let invitation = invitation.expect("open links have an invitation");
+    let questionnaire = survey::active_questionnaire(&jobs.db).await?;
+    let answers = match questionnaire.validate(&fields, page.locale) {
+        Ok(answers) => answers,
+        Err(errors) => return form(templates, &page, token, key, &invitation, &questionnaire, &fields, &errors),
+    };
+    let row = survey::response_row(&invitation, &questionnaire, &answers, now);
+    let follow_up = survey::follow_up_reason(&answers, jobs.settings.survey.follow_up_max_score);
+    match survey::submit(&jobs.db, jobs.settings.time_zone, row, follow_up).await {
+        Ok(stored) => {
+            message(templates, &page, Status::Ok, "thanks", stored.follow_up_requested && follow_up.is_some())
+        }
+        Err(survey::SubmitError::AlreadyAnswered) => message(templates, &page, Status::Conflict, "answered", false),
+        Err(survey::SubmitError::Db(err)) => Err(err.into()),
+    }
+}
+
+pub fn routes() -> Vec<rocket::Route> {
+    routes![show, submit]
+}
