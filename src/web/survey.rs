@@ -48,8 +48,11 @@ impl<'r> FromRequest<'r> for ClientAddress {
 /// Counts look-ups of unknown links per client address and minute.
 pub struct UnknownLinkLimiter {
     per_minute: u32,
-    seen: Mutex<HashMap<Option<IpAddr>, (DateTime<Utc>, u32)>>,
+    seen: Mutex<HashMap<Option<IpAddr>, Window>>,
 }
+
+/// The minute counted from, and the unknown links seen since.
+type Window = (DateTime<Utc>, u32);
 
 impl UnknownLinkLimiter {
     pub fn new(per_minute: u32) -> UnknownLinkLimiter {
@@ -133,17 +136,23 @@ fn not_open(
     }
 }
 
+/// An open link and what its form is made of.
+struct OpenSurvey<'a> {
+    token: &'a str,
+    key: &'a [u8],
+    invitation: &'a Invitation,
+    questionnaire: &'a Questionnaire,
+}
+
 /// The form, with what was entered and the errors found in it.
 fn form(
     templates: &Templates,
     page: &PageMeta,
-    token: &str,
-    key: &[u8],
-    invitation: &Invitation,
-    questionnaire: &Questionnaire,
+    survey: &OpenSurvey<'_>,
     entered: &BTreeMap<String, String>,
     errors: &[FieldError],
 ) -> Result<SurveyPage, AppError> {
+    let OpenSurvey { token, key, invitation, questionnaire } = *survey;
     let locale = page.locale;
     let items: Vec<Value> = questionnaire
         .definition
@@ -214,11 +223,12 @@ async fn show(
     }
     let invitation = invitation.expect("open links have an invitation");
     let questionnaire = survey::active_questionnaire(&jobs.db).await?;
-    form(templates, &page, token, jobs.settings.token_key(), &invitation, &questionnaire, &BTreeMap::new(), &[])
+    let survey =
+        OpenSurvey { token, key: jobs.settings.token_key(), invitation: &invitation, questionnaire: &questionnaire };
+    form(templates, &page, &survey, &BTreeMap::new(), &[])
 }
 
 #[post("/s/<token>", data = "<fields>")]
-#[allow(clippy::too_many_arguments)]
 async fn submit(
     token: &str,
     fields: Form<HashMap<String, String>>,
@@ -246,7 +256,10 @@ async fn submit(
     let questionnaire = survey::active_questionnaire(&jobs.db).await?;
     let answers = match questionnaire.validate(&fields, page.locale) {
         Ok(answers) => answers,
-        Err(errors) => return form(templates, &page, token, key, &invitation, &questionnaire, &fields, &errors),
+        Err(errors) => {
+            let survey = OpenSurvey { token, key, invitation: &invitation, questionnaire: &questionnaire };
+            return form(templates, &page, &survey, &fields, &errors);
+        }
     };
     let row = survey::response_row(&invitation, &questionnaire, &answers, now);
     let follow_up = survey::follow_up_reason(&answers, jobs.settings.survey.follow_up_max_score);
