@@ -11,6 +11,7 @@ mod architecture;
 mod cli;
 mod constraints;
 mod delivery;
+mod e2e;
 mod health;
 mod hostile;
 mod ingestion_api;

@@ -1,0 +1,242 @@
+//! The survey in real headless Chromium (chromedriver, fantoccini), on a phone-sized screen: a
+//! citizen opens the link, answers with the keyboard only, sends, and sees the thank-you page;
+//! axe-core finds no accessibility violation on the survey, its error, thank-you, unknown-link
+//! and opt-out pages, in French and in English. Chromium, chromedriver and axe-core are required
+//! (`.ci/run` installs them): without them the test fails, it never skips.
+
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use fantoccini::{Client, ClientBuilder, Locator, key::Key};
+use satisfaction::{app, clock::Clock, domain::SurveyToken};
+use serde_json::json;
+
+use crate::factories::{InvitationRow, Reference, RequestRow, insert_invitation, insert_request};
+use crate::helpers::{Backend, TestDatabase, test_figment};
+use crate::on_both_databases;
+
+fn now() -> DateTime<Utc> {
+    "2026-11-20T15:00:00Z".parse().unwrap()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn wait_for(port: u16) {
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+    panic!("nothing listens on port {port}");
+}
+
+/// chromedriver in its own process group, killed whole on drop (Chromium included).
+struct Driver(std::process::Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = std::process::Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.0.wait();
+    }
+}
+
+async fn browser() -> (Driver, Client) {
+    let port = free_port();
+    let driver = std::process::Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("chromedriver is installed (apt-get install chromium chromium-driver)");
+    let driver = Driver(driver);
+    wait_for(port).await;
+    let capabilities = json!({"goog:chromeOptions": {
+        "binary": "/usr/bin/chromium",
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        "mobileEmulation": {"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 1}}
+    }});
+    let capabilities = capabilities.as_object().unwrap().clone();
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a Chromium session");
+    (driver, client)
+}
+
+fn axe_source() -> String {
+    let path = std::env::var("SATISFACTION_AXE").map(PathBuf::from).unwrap_or_else(|_| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/e2e/node_modules/axe-core/axe.min.js")
+    });
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("axe-core at {} ({e}); install it: npm install --prefix target/e2e axe-core@4.14.1", path.display())
+    })
+}
+
+/// axe-core's violations on the page shown (an empty list when there is none).
+async fn violations(client: &Client, axe: &str) -> Vec<serde_json::Value> {
+    client.execute(axe, vec![]).await.expect("axe-core loads");
+    let script = "const done = arguments[arguments.length - 1];
+        axe.run(document, { resultTypes: ['violations'] })
+          .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help,
+                                                   nodes: v.nodes.map(n => n.target.join(' ')) }))))
+          .catch(e => done([{ error: String(e) }]));";
+    let result = client.execute_async(script, vec![]).await.expect("axe-core runs");
+    result.as_array().cloned().unwrap_or_default()
+}
+
+async fn assert_accessible(client: &Client, axe: &str, what: &str) {
+    let found = violations(client, axe).await;
+    assert!(found.is_empty(), "{what}: {}", serde_json::to_string_pretty(&found).unwrap());
+}
+
+/// Press Tab until the element with `id` has the focus.
+async fn tab_to(client: &Client, id: &str) {
+    for _ in 0..60 {
+        let focused =
+            client.execute("return document.activeElement && document.activeElement.id", vec![]).await.unwrap();
+        if focused.as_str() == Some(id) {
+            return;
+        }
+        client.active_element().await.unwrap().send_keys(&Key::Tab.to_string()).await.unwrap();
+    }
+    panic!("Tab never reached #{id}");
+}
+
+async fn body_text(client: &Client) -> String {
+    let text =
+        client.execute("return document.querySelector('main') ? document.querySelector('main').innerText : ''", vec![]);
+    text.await.ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// Wait (at most five seconds) for the page to show `needle`: a submitted form loads its answer
+/// after the click returns.
+async fn wait_for_text(client: &Client, needle: &str) {
+    for _ in 0..100 {
+        if body_text(client).await.contains(needle) {
+            return;
+        }
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+    panic!("the page never showed {needle:?}: {}", body_text(client).await);
+}
+
+async fn survey_in_a_phone_browser(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let port = free_port();
+    let figment = test_figment(&database.url).merge(("port", port)).merge(("address", "127.0.0.1"));
+    let application = app::build_with_clock(figment, Clock::fixed(now())).await.expect("application builds");
+    let db = application.jobs.db.clone();
+    let ignited = application.rocket.ignite().await.expect("rocket ignites");
+    let shutdown = ignited.shutdown();
+    tokio::spawn(ignited.launch());
+    wait_for(port).await;
+    let base = format!("http://127.0.0.1:{port}");
+
+    let reference = Reference::with_directions(&db, &["TP"]).await;
+    let mut links = Vec::new();
+    for (i, locale) in ["fr", "en", "fr"].into_iter().enumerate() {
+        let mut row = RequestRow::closed(&format!("REQ-2026-00{i}"), now() - Duration::days(2));
+        row.locale = locale;
+        row.service_code = "NP";
+        let request = insert_request(&db, &reference, &row).await.unwrap();
+        let token = SurveyToken::generate();
+        let mut invitation = InvitationRow::of(&request, "TP:phone", 0.5, now() - Duration::days(1));
+        (invitation.token_hash, invitation.state) = (token.hash(), "sent");
+        invitation.expires_at = Some(now() + Duration::days(13));
+        insert_invitation(&db, invitation).await.unwrap();
+        links.push(format!("{base}/s/{}", token.as_str()));
+    }
+
+    let axe = axe_source();
+    let (_driver, client) = browser().await;
+
+    // The survey, French, at 390 × 844: accessible, and a screenshot for the record.
+    client.goto(&links[0]).await.unwrap();
+    wait_for_text(&client, "REQ-2026-000").await;
+    assert_accessible(&client, &axe, "survey (fr)").await;
+    let screenshot = client.screenshot().await.unwrap();
+    let artifacts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/e2e");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    std::fs::write(artifacts.join(format!("survey-390x844-{backend:?}.png")), &screenshot).unwrap();
+    let width = client.execute("return document.documentElement.scrollWidth", vec![]).await.unwrap();
+    assert!(width.as_u64().unwrap() <= 390, "no sideways scrolling on a phone: {width}");
+
+    // Sending nothing: the error summary, accessible too.
+    tab_to(&client, "overall-0").await;
+    let submit = client.find(Locator::Css("button[type=submit]")).await.unwrap();
+    submit.click().await.unwrap();
+    wait_for_text(&client, "Veuillez répondre à cette question.").await;
+    assert_accessible(&client, &axe, "survey with errors (fr)").await;
+
+    // Keyboard only: Tab to the first scale, arrows to 9, Tab on to the comment, type, Tab to
+    // the button, Enter.
+    tab_to(&client, "overall-0").await;
+    for _ in 0..9 {
+        // The element with the focus each time: sending keys to an element focuses it first.
+        client.active_element().await.unwrap().send_keys(&Key::Right.to_string()).await.unwrap();
+    }
+    let checked =
+        client.execute("return document.querySelector('input[name=overall]:checked').value", vec![]).await.unwrap();
+    assert_eq!(checked.as_str(), Some("9"), "arrow keys move along the scale");
+    tab_to(&client, "comment").await;
+    client.active_element().await.unwrap().send_keys("Service rapide et courtois.").await.unwrap();
+    tab_to(&client, "follow_up").await;
+    for _ in 0..3 {
+        client.active_element().await.unwrap().send_keys(&Key::Tab.to_string()).await.unwrap();
+        let tag = client.execute("return document.activeElement.tagName", vec![]).await.unwrap();
+        if tag.as_str() == Some("BUTTON") {
+            break;
+        }
+    }
+    client.active_element().await.unwrap().send_keys(&Key::Enter.to_string()).await.unwrap();
+    wait_for_text(&client, "Vos réponses ont été enregistrées").await;
+    assert_accessible(&client, &axe, "thank-you (fr)").await;
+    let stored = satisfaction::db::entities::response::Entity::find().all(&db).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!((stored[0].overall_score, stored[0].comment.as_deref()), (9, Some("Service rapide et courtois.")));
+
+    // The answered link, the unknown link, the opt-out page; then English.
+    client.goto(&links[0]).await.unwrap();
+    assert_accessible(&client, &axe, "already answered (fr)").await;
+    client.goto(&format!("{base}/s/0123456789abcdef0123456789abcdef")).await.unwrap();
+    wait_for_text(&client, "Lien introuvable").await;
+    assert_accessible(&client, &axe, "unknown link (fr)").await;
+    client.goto(&links[2].replace("/s/", "/opt-out/")).await.unwrap();
+    assert_accessible(&client, &axe, "opt-out (fr)").await;
+
+    client.goto(&links[1]).await.unwrap();
+    wait_for_text(&client, "Under a minute").await;
+    assert_accessible(&client, &axe, "survey (en)").await;
+    client.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_for_text(&client, "Please answer this question.").await;
+    assert_accessible(&client, &axe, "survey with errors (en)").await;
+    client.goto(&format!("{base}/s/0123456789abcdef0123456789abcdef?lang=en")).await.unwrap();
+    wait_for_text(&client, "Link not found").await;
+    assert_accessible(&client, &axe, "unknown link (en)").await;
+    client.goto(&links[1].replace("/s/", "/opt-out/")).await.unwrap();
+    assert_accessible(&client, &axe, "opt-out (en)").await;
+    client.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_for_text(&client, "You will receive no more").await;
+    assert_accessible(&client, &axe, "opt-out done (en)").await;
+    client.goto(&format!("{}?lang=en", links[2])).await.unwrap();
+    // A tap on the button-like choice (the transparent radio lies over its label).
+    client.find(Locator::Css("#overall-3")).await.unwrap().click().await.unwrap();
+    client.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_for_text(&client, "Thank you").await;
+    assert_accessible(&client, &axe, "thank-you (en)").await;
+
+    client.close().await.unwrap();
+    shutdown.notify();
+}
+
+use sea_orm::EntityTrait;
+
+on_both_databases!(survey_in_a_phone_browser);
