@@ -11,6 +11,9 @@ use crate::db::{entities::response, sql::Params};
 use crate::domain::{Locale, SurveyToken};
 use questionnaire::{Answer, Answers, Questionnaire};
 
+/// The purpose of the survey form's token (`domain::survey_token::form_token`).
+pub const FORM_PURPOSE: &str = "survey-form";
+
 /// What a survey link leads to.
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct Invitation {

@@ -30,8 +30,7 @@ use crate::templates::Templates;
 use crate::web::error::AppError;
 use crate::web::page::PageMeta;
 
-/// The purpose of the survey form's token (`domain::survey_token::form_token`).
-const FORM_PURPOSE: &str = "survey-form";
+use crate::survey::FORM_PURPOSE;
 
 /// The client's address, when known (a local test client has none).
 pub struct ClientAddress(Option<IpAddr>);

@@ -215,14 +215,18 @@ pub async fn end_invitations(db: &impl ConnectionTrait, invitation_ids: &[i64], 
     let mut params = Params::new(backend);
     let new_state = params.bind(state);
     let filter = in_ids(&mut params, backend, "id", invitation_ids)?;
-    let ended = db
-        .execute_raw(params.statement(format!(
-            "UPDATE invitations SET state = {new_state}, token_salt = NULL WHERE {filter} AND state IN {OPEN_STATES}"
-        )))
-        .await?
-        .rows_affected();
-    cancel_pending_of_ended(db).await?;
-    Ok(ended)
+    let sql = format!(
+        "UPDATE invitations SET state = {new_state}, token_salt = NULL WHERE {filter} AND state IN {OPEN_STATES} \
+         RETURNING id"
+    );
+    let ended = ended_ids(db, params.statement(sql)).await?;
+    cancel_pending_of(db, &ended).await?;
+    Ok(ended.len() as u64)
+}
+
+/// The ids an `UPDATE … RETURNING id` ended.
+async fn ended_ids(db: &impl ConnectionTrait, statement: Statement) -> Result<Vec<i64>, DbErr> {
+    db.query_all_raw(statement).await?.iter().map(|row| row.try_get_by_index::<i64>(0)).collect()
 }
 
 /// Mark an invitation answered at `at`: it ends (its salt erased, its pending reminder cancelled).
@@ -235,7 +239,7 @@ pub async fn answered(db: &impl ConnectionTrait, invitation_id: i64, at: DateTim
         params.bind(invitation_id)
     );
     db.execute_raw(params.statement(sql)).await?;
-    cancel_pending_of_ended(db).await?;
+    cancel_pending_of(db, &[invitation_id]).await?;
     Ok(())
 }
 
@@ -244,26 +248,29 @@ pub async fn expire(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64
     let backend = db.get_database_backend();
     let mut params = Params::new(backend);
     let at = params.bind(now);
-    let expired = db
-        .execute_raw(params.statement(format!(
-            "UPDATE invitations SET state = 'expired', token_salt = NULL WHERE state = 'sent' AND expires_at <= {at}"
-        )))
-        .await?
-        .rows_affected();
-    cancel_pending_of_ended(db).await?;
-    Ok(expired)
+    let sql = format!(
+        "UPDATE invitations SET state = 'expired', token_salt = NULL WHERE state = 'sent' AND expires_at <= {at} \
+         RETURNING id"
+    );
+    let expired = ended_ids(db, params.statement(sql)).await?;
+    cancel_pending_of(db, &expired).await?;
+    Ok(expired.len() as u64)
 }
 
-/// Cancel the pending messages of invitations that have ended; returns how many.
-pub async fn cancel_pending_of_ended(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
-    Ok(db
-        .execute_unprepared(&format!(
-            "UPDATE outbox SET state = 'cancelled', last_error = 'the invitation has ended', survey_link = NULL \
-             WHERE state = 'pending' AND invitation_id IN \
-             (SELECT id FROM invitations WHERE state NOT IN {OPEN_STATES})"
-        ))
-        .await?
-        .rows_affected())
+/// Cancel the pending messages of invitations that have ended (through the outbox's index on
+/// `invitation_id`: an answer costs a look-up, not a scan); returns how many.
+pub async fn cancel_pending_of(db: &impl ConnectionTrait, invitation_ids: &[i64]) -> Result<u64, DbErr> {
+    if invitation_ids.is_empty() {
+        return Ok(0);
+    }
+    let backend = db.get_database_backend();
+    let mut params = Params::new(backend);
+    let filter = in_ids(&mut params, backend, "invitation_id", invitation_ids)?;
+    let sql = format!(
+        "UPDATE outbox SET state = 'cancelled', last_error = 'the invitation has ended', survey_link = NULL \
+         WHERE state = 'pending' AND {filter}"
+    );
+    Ok(db.execute_raw(params.statement(sql)).await?.rows_affected())
 }
 
 /// Record an opt-out of `contact_hash` (idempotent) and end every open invitation of that contact;
@@ -286,12 +293,12 @@ pub async fn opt_out(
     let new = db.execute_raw(params.statement(sql)).await?.rows_affected() > 0;
     let mut params = Params::new(backend);
     let hash = params.bind(contact_hash);
-    db.execute_raw(params.statement(format!(
+    let sql = format!(
         "UPDATE invitations SET state = 'opted_out', token_salt = NULL WHERE state IN {OPEN_STATES} \
-         AND service_request_id IN (SELECT id FROM service_requests WHERE contact_hash = {hash})"
-    )))
-    .await?;
-    cancel_pending_of_ended(db).await?;
+         AND service_request_id IN (SELECT id FROM service_requests WHERE contact_hash = {hash}) RETURNING id"
+    );
+    let ended = ended_ids(db, params.statement(sql)).await?;
+    cancel_pending_of(db, &ended).await?;
     Ok(new)
 }
 
