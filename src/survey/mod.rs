@@ -90,6 +90,31 @@ pub async fn active_questionnaire(db: &impl ConnectionTrait) -> Result<Questionn
     Ok(Questionnaire { version: row.version, definition })
 }
 
+/// The active questionnaire, read again at most once a minute: every page view and submission
+/// needs it, and it changes only when a new version is made active (seen within a minute).
+#[derive(Default)]
+pub struct QuestionnaireCache {
+    cached: std::sync::RwLock<Option<(DateTime<Utc>, std::sync::Arc<Questionnaire>)>>,
+}
+
+impl QuestionnaireCache {
+    pub async fn get(
+        &self,
+        db: &impl ConnectionTrait,
+        now: DateTime<Utc>,
+    ) -> Result<std::sync::Arc<Questionnaire>, DbErr> {
+        let fresh = |at: &DateTime<Utc>| now - *at < chrono::Duration::minutes(1) && *at <= now;
+        if let Some((at, questionnaire)) = self.cached.read().unwrap_or_else(|p| p.into_inner()).as_ref()
+            && fresh(at)
+        {
+            return Ok(questionnaire.clone());
+        }
+        let questionnaire = std::sync::Arc::new(active_questionnaire(db).await?);
+        *self.cached.write().unwrap_or_else(|p| p.into_inner()) = Some((now, questionnaire.clone()));
+        Ok(questionnaire)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
     /// The invitation already has its response (a second submission, a double click).
@@ -175,6 +200,7 @@ pub async fn submit<C>(
 where
     C: ConnectionTrait + TransactionTrait,
 {
+    let _gate = crate::db::sqlite_write_gate(db).await;
     let txn = crate::db::begin_write(db).await?;
     let stored = match crate::responses::store::insert(&txn, zone, row).await {
         Ok(stored) => stored,

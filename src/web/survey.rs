@@ -23,7 +23,7 @@ use rocket::{
 use crate::domain::survey_token::{form_token, form_token_matches};
 use crate::jobs::Jobs;
 use crate::survey::{
-    self, Invitation, Status as LinkStatus,
+    self, Invitation, QuestionnaireCache, Status as LinkStatus,
     questionnaire::{FieldError, Kind, Questionnaire},
 };
 use crate::templates::Templates;
@@ -209,6 +209,7 @@ async fn show(
     jobs: &State<Jobs>,
     templates: &State<Templates>,
     limiter: &State<UnknownLinkLimiter>,
+    questionnaires: &State<QuestionnaireCache>,
     page: PageMeta,
 ) -> Result<SurveyPage, AppError> {
     let invitation = survey::find(&jobs.db, token).await?;
@@ -221,7 +222,7 @@ async fn show(
         return Ok(closed);
     }
     let invitation = invitation.expect("open links have an invitation");
-    let questionnaire = survey::active_questionnaire(&jobs.db).await?;
+    let questionnaire = questionnaires.get(&jobs.db, now).await?;
     let survey =
         OpenSurvey { token, key: jobs.settings.token_key(), invitation: &invitation, questionnaire: &questionnaire };
     form(templates, &page, &survey, &BTreeMap::new(), &[])
@@ -235,6 +236,7 @@ async fn submit(
     jobs: &State<Jobs>,
     templates: &State<Templates>,
     limiter: &State<UnknownLinkLimiter>,
+    questionnaires: &State<QuestionnaireCache>,
     page: PageMeta,
 ) -> Result<SurveyPage, AppError> {
     let fields: BTreeMap<String, String> = fields.into_inner().into_iter().collect();
@@ -252,7 +254,7 @@ async fn submit(
         return Ok(closed);
     }
     let invitation = invitation.expect("open links have an invitation");
-    let questionnaire = survey::active_questionnaire(&jobs.db).await?;
+    let questionnaire = questionnaires.get(&jobs.db, now).await?;
     let answers = match questionnaire.validate(&fields, page.locale) {
         Ok(answers) => answers,
         Err(errors) => {

@@ -239,7 +239,13 @@ pub async fn answered(db: &impl ConnectionTrait, invitation_id: i64, at: DateTim
         params.bind(invitation_id)
     );
     db.execute_raw(params.statement(sql)).await?;
-    cancel_pending_of(db, &[invitation_id]).await?;
+    let mut params = Params::new(db.get_database_backend());
+    let sql = format!(
+        "UPDATE outbox SET state = 'cancelled', last_error = 'the invitation has ended', survey_link = NULL \
+         WHERE invitation_id = {} AND state = 'pending'",
+        params.bind(invitation_id)
+    );
+    db.execute_raw(params.statement(sql)).await?;
     Ok(())
 }
 
