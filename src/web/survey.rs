@@ -229,6 +229,8 @@ async fn show(
 }
 
 #[post("/s/<token>", data = "<fields>")]
+// Rocket hands a handler each thing it needs as its own argument (request guards and state).
+#[allow(clippy::too_many_arguments)]
 async fn submit(
     token: &str,
     fields: Form<HashMap<String, String>>,
