@@ -165,6 +165,8 @@ fn main() {
         "POST /s/<token>, each link once (32 connections): {}",
         wrk(&format!("http://127.0.0.1:{port}"), 32, Some(&script), &env)
     );
+    // Requests still in flight when wrk stops finish first.
+    std::thread::sleep(std::time::Duration::from_secs(2));
     let (responses, answered) = runtime.block_on(count(&url, &settings));
     println!(
         "{responses} responses stored in 10 s: {:.0} completed submissions/s; {answered} invitations answered; one response per link: {}",
@@ -215,15 +217,10 @@ async fn prepare(url: &str, n: usize) -> (Vec<(String, String)>, Settings) {
     (tokens, settings)
 }
 
+/// Responses stored, and invitations answered, in one snapshot.
 async fn count(url: &str, settings: &Settings) -> (i64, i64) {
     let conn = db::connect(url, &settings.database).await.expect("connect");
-    let one = |sql: &str| {
-        let statement = Statement::from_string(conn.get_database_backend(), sql.to_owned());
-        let conn = conn.clone();
-        async move { conn.query_one_raw(statement).await.unwrap().unwrap().try_get_by_index::<i64>(0).unwrap() }
-    };
-    (
-        one("SELECT COUNT(*) FROM responses").await,
-        one("SELECT COUNT(*) FROM invitations WHERE state = 'answered'").await,
-    )
+    let sql = "SELECT (SELECT COUNT(*) FROM responses), (SELECT COUNT(*) FROM invitations WHERE state = 'answered')";
+    let row = conn.query_one_raw(Statement::from_string(conn.get_database_backend(), sql)).await.unwrap().unwrap();
+    (row.try_get_by_index::<i64>(0).unwrap(), row.try_get_by_index::<i64>(1).unwrap())
 }

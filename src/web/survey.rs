@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 use minijinja::{Value, context};
@@ -20,6 +20,7 @@ use rocket::{
     routes,
 };
 
+use crate::domain::Locale;
 use crate::domain::survey_token::{form_token, form_token_matches};
 use crate::jobs::Jobs;
 use crate::survey::{
@@ -143,16 +144,53 @@ struct OpenSurvey<'a> {
     questionnaire: &'a Questionnaire,
 }
 
-/// The form, with what was entered and the errors found in it.
-fn form(
+/// What the survey pages keep between requests: the limit on unknown links, the active
+/// questionnaire, and the questions of a blank form, rendered once per version and language
+/// (most of a page view's work otherwise: 132 radio buttons through the template engine).
+pub struct SurveyPages {
+    limiter: UnknownLinkLimiter,
+    questionnaires: QuestionnaireCache,
+    blank_forms: RwLock<HashMap<(i32, Locale), Arc<String>>>,
+}
+
+impl SurveyPages {
+    pub fn new(unknown_links_per_minute: u32) -> SurveyPages {
+        SurveyPages {
+            limiter: UnknownLinkLimiter::new(unknown_links_per_minute),
+            questionnaires: QuestionnaireCache::default(),
+            blank_forms: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The questions' HTML for what was entered and its errors (a blank form from the cache).
+    fn questions(
+        &self,
+        templates: &Templates,
+        locale: Locale,
+        questionnaire: &Questionnaire,
+        entered: &BTreeMap<String, String>,
+        errors: &[FieldError],
+    ) -> Result<Arc<String>, minijinja::Error> {
+        let blank = entered.is_empty() && errors.is_empty();
+        let key = (questionnaire.version, locale);
+        if blank && let Some(html) = self.blank_forms.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(html.clone());
+        }
+        let html = Arc::new(render_questions(templates, locale, questionnaire, entered, errors)?);
+        if blank {
+            self.blank_forms.write().unwrap_or_else(|p| p.into_inner()).insert(key, html.clone());
+        }
+        Ok(html)
+    }
+}
+
+fn render_questions(
     templates: &Templates,
-    page: &PageMeta,
-    survey: &OpenSurvey<'_>,
+    locale: Locale,
+    questionnaire: &Questionnaire,
     entered: &BTreeMap<String, String>,
     errors: &[FieldError],
-) -> Result<SurveyPage, AppError> {
-    let OpenSurvey { token, key, invitation, questionnaire } = *survey;
-    let locale = page.locale;
+) -> Result<String, minijinja::Error> {
     let items: Vec<Value> = questionnaire
         .definition
         .items
@@ -183,23 +221,35 @@ fn form(
         .collect();
     let scale = &questionnaire.definition.scale;
     let anchors = match locale {
-        crate::domain::Locale::Fr => scale.anchors.fr.clone(),
-        crate::domain::Locale::En => scale.anchors.en.clone(),
+        Locale::Fr => scale.anchors.fr.clone(),
+        Locale::En => scale.anchors.en.clone(),
     };
+    let ctx = context! { items, scale_min => scale.min, scale_max => scale.max, anchors };
+    templates.render("survey_items.html.j2", locale, ctx)
+}
+
+/// The form, with what was entered and the errors found in it.
+fn form(
+    templates: &Templates,
+    pages: &SurveyPages,
+    page: &PageMeta,
+    survey: &OpenSurvey<'_>,
+    entered: &BTreeMap<String, String>,
+    errors: &[FieldError],
+) -> Result<SurveyPage, AppError> {
+    let OpenSurvey { token, key, invitation, questionnaire } = *survey;
+    let questions = pages.questions(templates, page.locale, questionnaire, entered, errors)?;
     let ctx = context! {
         path => page.path.clone(),
         reference => invitation.crm_id.clone(),
         subject => invitation.subject(),
-        items,
+        items_html => questions.as_str(),
         errors => Value::from(minijinja::value::Serde(errors)),
-        scale_min => scale.min,
-        scale_max => scale.max,
-        anchors,
         csrf => form_token(key, FORM_PURPOSE, token),
         opt_out_path => format!("/opt-out/{token}"),
     };
     let status = if errors.is_empty() { Status::Ok } else { Status::UnprocessableEntity };
-    Ok(SurveyPage { status, html: templates.render("survey.html.j2", locale, ctx)? })
+    Ok(SurveyPage { status, html: templates.render("survey.html.j2", page.locale, ctx)? })
 }
 
 #[get("/s/<token>")]
@@ -208,8 +258,7 @@ async fn show(
     address: ClientAddress,
     jobs: &State<Jobs>,
     templates: &State<Templates>,
-    limiter: &State<UnknownLinkLimiter>,
-    questionnaires: &State<QuestionnaireCache>,
+    pages: &State<SurveyPages>,
     page: PageMeta,
 ) -> Result<SurveyPage, AppError> {
     let invitation = survey::find(&jobs.db, token).await?;
@@ -218,27 +267,24 @@ async fn show(
         None => page,
     };
     let now = jobs.clock.now();
-    if let Some(closed) = not_open(templates, &page, invitation.as_ref(), limiter, &address, now, Status::Ok)? {
+    if let Some(closed) = not_open(templates, &page, invitation.as_ref(), &pages.limiter, &address, now, Status::Ok)? {
         return Ok(closed);
     }
     let invitation = invitation.expect("open links have an invitation");
-    let questionnaire = questionnaires.get(&jobs.db, now).await?;
+    let questionnaire = pages.questionnaires.get(&jobs.db, now).await?;
     let survey =
         OpenSurvey { token, key: jobs.settings.token_key(), invitation: &invitation, questionnaire: &questionnaire };
-    form(templates, &page, &survey, &BTreeMap::new(), &[])
+    form(templates, pages, &page, &survey, &BTreeMap::new(), &[])
 }
 
 #[post("/s/<token>", data = "<fields>")]
-// Rocket hands a handler each thing it needs as its own argument (request guards and state).
-#[allow(clippy::too_many_arguments)]
 async fn submit(
     token: &str,
     fields: Form<HashMap<String, String>>,
     address: ClientAddress,
     jobs: &State<Jobs>,
     templates: &State<Templates>,
-    limiter: &State<UnknownLinkLimiter>,
-    questionnaires: &State<QuestionnaireCache>,
+    pages: &State<SurveyPages>,
     page: PageMeta,
 ) -> Result<SurveyPage, AppError> {
     let fields: BTreeMap<String, String> = fields.into_inner().into_iter().collect();
@@ -252,16 +298,18 @@ async fn submit(
         None => page,
     };
     let now = jobs.clock.now();
-    if let Some(closed) = not_open(templates, &page, invitation.as_ref(), limiter, &address, now, Status::Conflict)? {
+    if let Some(closed) =
+        not_open(templates, &page, invitation.as_ref(), &pages.limiter, &address, now, Status::Conflict)?
+    {
         return Ok(closed);
     }
     let invitation = invitation.expect("open links have an invitation");
-    let questionnaire = questionnaires.get(&jobs.db, now).await?;
+    let questionnaire = pages.questionnaires.get(&jobs.db, now).await?;
     let answers = match questionnaire.validate(&fields, page.locale) {
         Ok(answers) => answers,
         Err(errors) => {
             let survey = OpenSurvey { token, key, invitation: &invitation, questionnaire: &questionnaire };
-            return form(templates, &page, &survey, &fields, &errors);
+            return form(templates, pages, &page, &survey, &fields, &errors);
         }
     };
     let row = survey::response_row(&invitation, &questionnaire, &answers, now);
