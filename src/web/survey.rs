@@ -151,7 +151,17 @@ pub struct SurveyPages {
     limiter: UnknownLinkLimiter,
     questionnaires: QuestionnaireCache,
     blank_forms: RwLock<HashMap<(i32, Locale), Arc<String>>>,
+    /// Invitations of links viewed in the last `VIEWED_FOR`, by link: a citizen opening the page
+    /// again (or a preview a mail client makes) costs no query. Only page views read it; a
+    /// submission always reads the database, and drops the link from here. Unknown links are
+    /// not kept (a guesser would fill it).
+    viewed: Mutex<HashMap<String, (DateTime<Utc>, Invitation)>>,
 }
+
+/// How long a viewed link's invitation is kept: an invitation that expired or was opted out
+/// meanwhile may show its form that much longer (its submission is then refused).
+const VIEWED_FOR: Duration = Duration::seconds(10);
+const VIEWED_MAX: usize = 50_000;
 
 impl SurveyPages {
     pub fn new(unknown_links_per_minute: u32) -> SurveyPages {
@@ -159,7 +169,40 @@ impl SurveyPages {
             limiter: UnknownLinkLimiter::new(unknown_links_per_minute),
             questionnaires: QuestionnaireCache::default(),
             blank_forms: RwLock::new(HashMap::new()),
+            viewed: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The invitation of a link, for a page view.
+    async fn invitation_for_view(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Invitation>, sea_orm::DbErr> {
+        if let Some((at, invitation)) = self.viewed.lock().unwrap_or_else(|p| p.into_inner()).get(token)
+            && now - *at < VIEWED_FOR
+            && *at <= now
+        {
+            return Ok(Some(invitation.clone()));
+        }
+        let invitation = survey::find(db, token).await?;
+        if let Some(invitation) = &invitation {
+            let mut viewed = self.viewed.lock().unwrap_or_else(|p| p.into_inner());
+            if viewed.len() >= VIEWED_MAX {
+                viewed.retain(|_, (at, _)| now - *at < VIEWED_FOR);
+                if viewed.len() >= VIEWED_MAX {
+                    viewed.clear();
+                }
+            }
+            viewed.insert(token.to_owned(), (now, invitation.clone()));
+        }
+        Ok(invitation)
+    }
+
+    /// A submission's outcome makes what was kept of its link stale.
+    fn forget(&self, token: &str) {
+        self.viewed.lock().unwrap_or_else(|p| p.into_inner()).remove(token);
     }
 
     /// The questions' HTML for what was entered and its errors (a blank form from the cache).
@@ -261,12 +304,12 @@ async fn show(
     pages: &State<SurveyPages>,
     page: PageMeta,
 ) -> Result<SurveyPage, AppError> {
-    let invitation = survey::find(&jobs.db, token).await?;
+    let now = jobs.clock.now();
+    let invitation = pages.invitation_for_view(&jobs.db, token, now).await?;
     let page = match &invitation {
         Some(invitation) => page.defaulting_to(invitation.locale()),
         None => page,
     };
-    let now = jobs.clock.now();
     if let Some(closed) = not_open(templates, &page, invitation.as_ref(), &pages.limiter, &address, now, Status::Ok)? {
         return Ok(closed);
     }
@@ -314,7 +357,9 @@ async fn submit(
     };
     let row = survey::response_row(&invitation, &questionnaire, &answers, now);
     let follow_up = survey::follow_up_reason(&answers, jobs.settings.survey.follow_up_max_score);
-    match survey::submit(&jobs.db, jobs.settings.time_zone, row, follow_up).await {
+    let outcome = survey::submit(&jobs.db, jobs.settings.time_zone, row, follow_up).await;
+    pages.forget(token);
+    match outcome {
         Ok(stored) => {
             message(templates, &page, Status::Ok, "thanks", stored.follow_up_requested && follow_up.is_some())
         }
