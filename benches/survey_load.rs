@@ -46,10 +46,10 @@ impl Drop for Killed {
     }
 }
 
-/// `wrk` for 10 s with 2 threads and `connections`; its summary lines.
-fn wrk(url: &str, connections: u32, script: Option<&std::path::Path>, env: &[(&str, String)]) -> String {
+/// `wrk` for `seconds` with 2 threads and `connections`; its summary lines.
+fn wrk(url: &str, seconds: u32, connections: u32, script: Option<&std::path::Path>, env: &[(&str, String)]) -> String {
     let mut command = Command::new("wrk");
-    command.args(["-t2", &format!("-c{connections}"), "-d10s", "--latency"]);
+    command.args(["-t2", &format!("-c{connections}"), &format!("-d{seconds}s"), "--latency"]);
     if let Some(script) = script {
         command.arg("-s").arg(script);
     }
@@ -67,6 +67,25 @@ fn wrk(url: &str, connections: u32, script: Option<&std::path::Path>, env: &[(&s
     };
     text.lines().filter(keep).map(str::trim).collect::<Vec<_>>().join(" | ")
 }
+
+const GET_SCRIPT: &str = r#"
+-- Each thread views every WRK_THREADS-th link of TOKENS once (none was viewed before).
+local tokens, counter = {}, 0
+local id_counter = 0
+function setup(thread)
+  thread:set("id", id_counter)
+  id_counter = id_counter + 1
+end
+function init(args)
+  for line in io.lines(os.getenv("TOKENS")) do table.insert(tokens, line) end
+end
+function request()
+  local line = tokens[counter * tonumber(os.getenv("WRK_THREADS")) + id + 1]
+  counter = counter + 1
+  if line == nil then return wrk.format("GET", "/health") end
+  return wrk.format("GET", "/s/" .. line:match("(%S+)"))
+end
+"#;
 
 const POST_SCRIPT: &str = r#"
 -- Each thread takes every WRK_THREADS-th line of TOKENS ("token csrf"), posting each once.
@@ -90,7 +109,7 @@ end
 "#;
 
 fn main() {
-    let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(30_000);
+    let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(60_000);
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("load.db").display());
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -120,7 +139,7 @@ fn main() {
     let page_url = format!("http://127.0.0.1:{port}/s/{}", tokens[0].0);
     let page = runtime.block_on(async { reqwest::get(&page_url).await.unwrap().bytes().await.unwrap().to_vec() });
     println!("survey page: {} bytes", page.len());
-    println!("GET /s/<token> (32 connections):  {}", wrk(&page_url, 32, None, &[]));
+    println!("GET /s/<token>, the same link again and again (32 connections):  {}", wrk(&page_url, 10, 32, None, &[]));
 
     // nginx: a static file of the same size, same machine, same run.
     let root = dir.path().join("www");
@@ -147,24 +166,31 @@ fn main() {
     wait_for(nginx_port);
     println!(
         "nginx, same size (32 connections): {}",
-        wrk(&format!("http://127.0.0.1:{nginx_port}/page.html"), 32, None, &[])
+        wrk(&format!("http://127.0.0.1:{nginx_port}/page.html"), 10, 32, None, &[])
     );
     drop(nginx);
 
-    // Submissions: every link (but the first) once.
-    let list = dir.path().join("tokens.txt");
-    let mut file = std::fs::File::create(&list).unwrap();
-    for (token, csrf) in &tokens[1..] {
-        writeln!(file, "{token} {csrf}").unwrap();
-    }
-    drop(file);
-    let script = dir.path().join("post.lua");
-    std::fs::write(&script, POST_SCRIPT).unwrap();
-    let env = [("TOKENS", list.display().to_string()), ("WRK_THREADS", "2".to_owned())];
-    println!(
-        "POST /s/<token>, each link once (32 connections): {}",
-        wrk(&format!("http://127.0.0.1:{port}"), 32, Some(&script), &env)
-    );
+    // Views of links never viewed before (3 s: each is viewed once), then submissions of the
+    // others, each once.
+    let write_list = |name: &str, tokens: &[(String, String)]| {
+        let list = dir.path().join(name);
+        let mut file = std::fs::File::create(&list).unwrap();
+        for (token, csrf) in tokens {
+            writeln!(file, "{token} {csrf}").unwrap();
+        }
+        list
+    };
+    let half = tokens.len() / 2;
+    let (viewed, submitted) =
+        (write_list("viewed.txt", &tokens[1..half]), write_list("submitted.txt", &tokens[half..]));
+    let (get_script, post_script) = (dir.path().join("get.lua"), dir.path().join("post.lua"));
+    std::fs::write(&get_script, GET_SCRIPT).unwrap();
+    std::fs::write(&post_script, POST_SCRIPT).unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let env = [("TOKENS", viewed.display().to_string()), ("WRK_THREADS", "2".to_owned())];
+    println!("GET /s/<token>, each link once (32 connections, 3 s): {}", wrk(&base, 3, 32, Some(&get_script), &env));
+    let env = [("TOKENS", submitted.display().to_string()), ("WRK_THREADS", "2".to_owned())];
+    println!("POST /s/<token>, each link once (32 connections): {}", wrk(&base, 10, 32, Some(&post_script), &env));
     // Requests still in flight when wrk stops finish first.
     std::thread::sleep(std::time::Duration::from_secs(2));
     let (responses, answered) = runtime.block_on(count(&url, &settings));
