@@ -6,7 +6,7 @@ use crate::factories::{Reference, RequestRow, insert_request};
 use crate::helpers::{Backend, TestDatabase, migrated_database};
 use crate::on_both_databases;
 
-pub const TABLES: [&str; 15] = [
+pub const TABLES: [&str; 19] = [
     "directions",
     "channels",
     "service_requests",
@@ -22,6 +22,10 @@ pub const TABLES: [&str; 15] = [
     "ingestion_errors",
     "job_state",
     "sampling_decisions",
+    "response_cells_monthly",
+    "response_cells_daily",
+    "frame_counts_monthly",
+    "follow_ups",
 ];
 
 async fn count_rows(db: &DatabaseConnection, table: &str) -> i64 {
@@ -51,7 +55,7 @@ async fn migrations_apply_from_empty_and_again(backend: Backend) {
     db::migrate(&conn).await.expect("migrations are idempotent");
     assert_eq!(db::applied_migrations(&conn).await.unwrap(), applied);
     assert_eq!(count_rows(&conn, "channels").await, 6);
-    assert_eq!(count_rows(&conn, "questionnaires").await, 1);
+    assert_eq!(count_rows(&conn, "questionnaires").await, 2, "versions 1 and 2");
 }
 
 async fn reference_channels_are_seeded_in_both_languages(backend: Backend) {
@@ -63,9 +67,13 @@ async fn reference_channels_are_seeded_in_both_languages(backend: Backend) {
     }
     let phone = channels.iter().find(|c| c.code == "phone").unwrap();
     assert_eq!((phone.name_fr.as_str(), phone.name_en.as_str()), ("Téléphone", "Phone"));
-    let questionnaire = entities::questionnaire::Entity::find().one(&conn).await.unwrap().unwrap();
-    assert!(questionnaire.active);
-    assert_eq!(questionnaire.definition["items"][0]["id"], "overall");
+    // Version 2 is the one asked; version 1 stays for the responses that answered it.
+    let questionnaires = entities::questionnaire::Entity::find().all(&conn).await.unwrap();
+    let active: Vec<i32> = questionnaires.iter().filter(|q| q.active).map(|q| q.version).collect();
+    assert_eq!(active, [2]);
+    let v2 = questionnaires.iter().find(|q| q.version == 2).unwrap();
+    assert_eq!(v2.definition["items"][0]["id"], "overall");
+    assert_eq!(v2.definition["items"][6]["id"], "outcome");
 }
 
 async fn migrations_roll_back_and_forward(backend: Backend) {
