@@ -23,6 +23,7 @@ pub mod reporting;
 pub mod responses;
 pub mod sampling;
 pub mod scheduler;
+pub mod sessions;
 pub mod stats;
 pub mod survey;
 pub mod telemetry;

@@ -23,6 +23,7 @@ mod m20261130_000012_frame_counts_monthly;
 mod m20261130_000013_weighting_classes;
 mod m20261130_000014_delivery;
 mod m20261130_000015_survey;
+mod m20261130_000016_sessions;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000013_weighting_classes::Migration),
             Box::new(m20261130_000014_delivery::Migration),
             Box::new(m20261130_000015_survey::Migration),
+            Box::new(m20261130_000016_sessions::Migration),
         ]
     }
 }

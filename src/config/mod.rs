@@ -14,6 +14,7 @@ use rocket::figment::{
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+mod auth;
 mod database;
 mod delivery;
 mod ingestion;
@@ -24,6 +25,7 @@ mod server;
 mod stats;
 mod survey;
 
+pub use auth::AuthSettings;
 pub use database::DatabaseSettings;
 pub use delivery::{
     DeliverySettings, EmailTransport, RetentionSettings, SmsTransport, SmtpSecurity, SmtpSettings, WebhookSettings,
@@ -65,6 +67,7 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     pub retention: RetentionSettings,
     pub survey: SurveySettings,
+    pub auth: AuthSettings,
 }
 
 /// Keys that belong to Rocket itself and may appear in the same figment.
@@ -158,6 +161,7 @@ impl Default for Settings {
             delivery: DeliverySettings::default(),
             retention: RetentionSettings::default(),
             survey: SurveySettings::default(),
+            auth: AuthSettings::default(),
         }
     }
 }
@@ -314,6 +318,17 @@ impl Settings {
                 delivery.webhook.url
             ));
         }
+        let auth = &self.auth;
+        if auth.session_idle_minutes == 0 || auth.session_max_hours == 0 || auth.lockout_minutes == 0 {
+            return invalid(
+                "auth.session_idle_minutes, auth.session_max_hours and auth.lockout_minutes must be at least 1".into(),
+            );
+        }
+        if auth.max_failures_per_account == 0 || auth.max_failures_per_address == 0 {
+            return invalid(
+                "auth.max_failures_per_account and auth.max_failures_per_address must be at least 1".into(),
+            );
+        }
         if self.survey.follow_up_max_score > 10 {
             return invalid("survey.follow_up_max_score must be between 0 and 10".into());
         }
@@ -334,6 +349,11 @@ impl Settings {
     /// `from_figment`: configured, or derived from Rocket's secret key).
     pub fn token_key(&self) -> &[u8] {
         self.delivery.token_key.as_ref().map(|k| k.expose().as_bytes()).unwrap_or_default()
+    }
+
+    /// Whether cookies must be `Secure` (configured, else when citizens reach us over https).
+    pub fn secure_cookies(&self) -> bool {
+        self.auth.secure_cookies.unwrap_or(self.public_base_url.scheme() == "https")
     }
 
     /// Survey and opt-out links: `public_base_url` joined with a path, whatever its trailing slash.

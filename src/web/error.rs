@@ -38,6 +38,9 @@ pub enum AppError {
     UnknownParameter { name: String, accepted: String },
     #[error("the body must be JSON (Content-Type: application/json), not {0}")]
     NotJson(String),
+    /// A known caller asking for what their role or scope does not allow.
+    #[error("{0}")]
+    Forbidden(String),
     /// A form without its token (or with someone else's): possibly a cross-site request.
     #[error("this form has expired or did not come from this site; please reload the page")]
     BadFormToken,
@@ -64,6 +67,7 @@ impl AppError {
             AppError::UnknownParameter { .. } => (Status::BadRequest, "unknown_parameter"),
             AppError::NotJson(_) => (Status::UnsupportedMediaType, "unsupported_media_type"),
             AppError::BadFormToken => (Status::Forbidden, "bad_form_token"),
+            AppError::Forbidden(_) => (Status::Forbidden, "forbidden"),
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod fairings;
 pub mod guards;
 pub mod health;
 pub mod locale;
+pub mod login;
 pub mod opt_out;
 pub mod page;
 pub mod pages;

@@ -34,7 +34,7 @@ use crate::web::page::PageMeta;
 use crate::survey::FORM_PURPOSE;
 
 /// The client's address, when known (a local test client has none).
-pub struct ClientAddress(Option<IpAddr>);
+pub struct ClientAddress(pub Option<IpAddr>);
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for ClientAddress {

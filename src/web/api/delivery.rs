@@ -7,11 +7,11 @@ use crate::db::repo;
 use crate::jobs::Jobs;
 use crate::web::api::KnownQuery;
 use crate::web::error::AppError;
-use crate::web::guards::ApiClient;
+use crate::web::guards::Operator;
 
 #[get("/api/v1/delivery")]
 async fn figures(
-    _client: ApiClient,
+    _operator: Operator,
     jobs: &State<Jobs>,
     known: KnownQuery,
 ) -> Result<Json<repo::outbox::DeliveryFigures>, AppError> {

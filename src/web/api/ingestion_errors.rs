@@ -9,7 +9,7 @@ use crate::db::{entities::ingestion_error, repo};
 use crate::jobs::{Jobs, ReplayReport};
 use crate::web::api::KnownQuery;
 use crate::web::error::AppError;
-use crate::web::guards::ApiClient;
+use crate::web::guards::Operator;
 
 #[derive(Serialize)]
 pub struct ErrorList {
@@ -20,7 +20,7 @@ pub struct ErrorList {
 
 #[get("/api/v1/ingestion-errors?<include_resolved>&<source>&<after_id>&<limit>")]
 async fn list(
-    _client: ApiClient,
+    _operator: Operator,
     jobs: &State<Jobs>,
     known: KnownQuery,
     include_resolved: Option<bool>,
@@ -49,14 +49,14 @@ pub struct ReplayRequest {
 
 #[post("/api/v1/ingestion-errors/replay", data = "<body>")]
 async fn replay_errors(
-    client: ApiClient,
+    operator: Operator,
     jobs: &State<Jobs>,
     known: KnownQuery,
     body: Option<Json<ReplayRequest>>,
 ) -> Result<Json<ReplayReport>, AppError> {
     known.only(&[])?;
     let ids = body.map(|b| b.into_inner().ids).unwrap_or_default();
-    Ok(Json(jobs.replay(&client.actor(), &ids).await?))
+    Ok(Json(jobs.replay(&operator.actor, &ids).await?))
 }
 
 pub fn routes() -> Vec<rocket::Route> {

@@ -16,11 +16,11 @@ use crate::ingestion::api::{IngestError, IngestResponse};
 use crate::jobs::Jobs;
 use crate::web::api::KnownQuery;
 use crate::web::error::AppError;
-use crate::web::guards::ApiClient;
+use crate::web::guards::Ingester;
 
 #[post("/api/v1/requests", data = "<body>")]
 async fn post_requests(
-    client: ApiClient,
+    ingester: Ingester,
     jobs: &State<Jobs>,
     known: KnownQuery,
     content_type: Option<&ContentType>,
@@ -36,7 +36,7 @@ async fn post_requests(
     if !text.is_complete() {
         return Err(IngestError::BodyTooLarge { limit: limit.to_string() }.into());
     }
-    let response = jobs.ingest_api_body(&client.actor(), &text).await?;
+    let response = jobs.ingest_api_body(&ingester.0.actor(), &text).await?;
     let status = if response.summary.rejected == 0 { Status::Ok } else { Status::UnprocessableEntity };
     Ok((status, Json(response)))
 }

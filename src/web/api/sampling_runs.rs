@@ -9,7 +9,7 @@ use crate::db::{entities::sampling_run, repo};
 use crate::jobs::Jobs;
 use crate::web::api::KnownQuery;
 use crate::web::error::AppError;
-use crate::web::guards::ApiClient;
+use crate::web::guards::Operator;
 
 #[derive(Serialize)]
 pub struct RunList {
@@ -18,7 +18,7 @@ pub struct RunList {
 
 #[get("/api/v1/sampling-runs?<limit>")]
 async fn list(
-    _client: ApiClient,
+    _operator: Operator,
     jobs: &State<Jobs>,
     known: KnownQuery,
     limit: Option<u64>,

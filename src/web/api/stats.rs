@@ -11,7 +11,7 @@ use crate::reporting::{
 };
 use crate::web::api::KnownQuery;
 use crate::web::error::AppError;
-use crate::web::guards::ApiClient;
+use crate::web::guards::Reader;
 
 /// The parameters of `CommonParams`.
 const COMMON: [&str; 9] = ["by", "from", "to", "weighted", "weighting", "confidence", "min_n", "direction", "channel"];
@@ -55,20 +55,22 @@ impl CommonParams<'_> {
 
 #[get("/api/v1/stats?<common..>")]
 async fn get_stats(
-    _client: ApiClient,
+    reader: Reader,
     jobs: &State<Jobs>,
     known: KnownQuery,
     common: CommonParams<'_>,
 ) -> Result<Json<StatsResponse>, AppError> {
     known.only(&COMMON)?;
-    Ok(Json(reporting::stats(&jobs.db, &jobs.settings, &common.into_query()?).await?))
+    let mut query = common.into_query()?;
+    reader.scope.apply(&mut query.direction)?;
+    Ok(Json(reporting::stats(&jobs.db, &jobs.settings, &query).await?))
 }
 
 /// `a_from, a_to, b_from, b_to`: two periods; or `by`: each group against the rest (Holm).
 #[allow(clippy::too_many_arguments)]
 #[get("/api/v1/stats/compare?<a_from>&<a_to>&<b_from>&<b_to>&<common..>")]
 async fn get_compare(
-    _client: ApiClient,
+    reader: Reader,
     jobs: &State<Jobs>,
     known: KnownQuery,
     a_from: Option<String>,
@@ -78,30 +80,35 @@ async fn get_compare(
     common: CommonParams<'_>,
 ) -> Result<Json<CompareResponse>, AppError> {
     known.only(&[&COMMON[..], &["a_from", "a_to", "b_from", "b_to"]].concat())?;
-    let query = CompareQuery { a_from, a_to, b_from, b_to, common: common.into_query()? };
+    let mut query = CompareQuery { a_from, a_to, b_from, b_to, common: common.into_query()? };
+    reader.scope.apply(&mut query.common.direction)?;
     Ok(Json(analysis::compare(&jobs.db, &jobs.settings, &query).await?))
 }
 
 #[get("/api/v1/stats/drivers?<common..>")]
 async fn get_drivers(
-    _client: ApiClient,
+    reader: Reader,
     jobs: &State<Jobs>,
     known: KnownQuery,
     common: CommonParams<'_>,
 ) -> Result<Json<DriversResponse>, AppError> {
     known.only(&COMMON)?;
-    Ok(Json(analysis::drivers(&jobs.db, &jobs.settings, &common.into_query()?).await?))
+    let mut query = common.into_query()?;
+    reader.scope.apply(&mut query.direction)?;
+    Ok(Json(analysis::drivers(&jobs.db, &jobs.settings, &query).await?))
 }
 
 #[get("/api/v1/stats/response-rates?<common..>")]
 async fn get_response_rates(
-    _client: ApiClient,
+    reader: Reader,
     jobs: &State<Jobs>,
     known: KnownQuery,
     common: CommonParams<'_>,
 ) -> Result<Json<ResponseRates>, AppError> {
     known.only(&COMMON)?;
-    Ok(Json(analysis::response_rates(&jobs.db, &jobs.settings, &common.into_query()?).await?))
+    let mut query = common.into_query()?;
+    reader.scope.apply(&mut query.direction)?;
+    Ok(Json(analysis::response_rates(&jobs.db, &jobs.settings, &query).await?))
 }
 
 pub fn routes() -> Vec<rocket::Route> {
