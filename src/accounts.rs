@@ -21,6 +21,12 @@ pub enum AccountError {
     ScopedAdmin,
     #[error("the API key name must not be empty")]
     EmptyKeyName,
+    #[error("unknown API key scope {0:?}; expected all, ingest or read")]
+    UnknownScope(String),
+    #[error("no user with the e-mail address {0}")]
+    UnknownUser(String),
+    #[error("no active API key with the prefix {0:?}")]
+    UnknownKey(String),
     #[error(transparent)]
     Password(#[from] password::PasswordError),
     #[error("the password hashing task failed")]
@@ -98,10 +104,26 @@ async fn resolve_direction(db: &impl ConnectionTrait, code: &str) -> Result<i64,
     Err(AccountError::UnknownDirection { code: code.to_owned(), known })
 }
 
-/// Create an API key. Returns the stored row and the clear key, which must be shown once.
+/// Create an API key that may do everything. Returns the stored row and the clear key, which
+/// must be shown once.
 pub async fn create_api_key<C>(
     db: &C,
     name: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(entities::api_key::Model, String), AccountError>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    create_scoped_api_key(db, name, "all", actor, now).await
+}
+
+/// Create an API key limited to `scope`: `all`, `ingest` (sending requests only) or `read` (the
+/// statistics only).
+pub async fn create_scoped_api_key<C>(
+    db: &C,
+    name: &str,
+    scope: &str,
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<(entities::api_key::Model, String), AccountError>
@@ -112,16 +134,19 @@ where
     if name.is_empty() {
         return Err(AccountError::EmptyKeyName);
     }
+    if !matches!(scope, "all" | "ingest" | "read") {
+        return Err(AccountError::UnknownScope(scope.to_owned()));
+    }
     let key = tokio::task::spawn_blocking(api_key::generate).await??;
     let txn = crate::db::begin_write(db).await?;
-    let row = repo::api_keys::insert(&txn, name, &key.prefix, key.hash, now).await?;
+    let row = repo::api_keys::insert(&txn, name, &key.prefix, key.hash, scope, now).await?;
     repo::audit::record(
         &txn,
         now,
         actor,
         "api_key.create",
         Some(format!("api_key:{}", row.id)),
-        Some(serde_json::json!({"name": name})),
+        Some(serde_json::json!({"name": name, "scope": scope})),
     )
     .await?;
     txn.commit().await?;
@@ -175,4 +200,67 @@ pub async fn add_direction(
     now: DateTime<Utc>,
 ) -> Result<entities::direction::Model, DbErr> {
     repo::directions::insert(db, code.trim(), name_fr.trim(), name_en.trim(), now).await
+}
+
+/// Disable a user: they can no longer log in, and every session of theirs ends at once.
+pub async fn disable_user<C>(db: &C, email: &str, actor: &str, now: DateTime<Utc>) -> Result<(), AccountError>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let user =
+        repo::users::find_by_email(db, email).await?.ok_or_else(|| AccountError::UnknownUser(email.to_owned()))?;
+    let txn = crate::db::begin_write(db).await?;
+    repo::users::set_active(&txn, user.id, false).await?;
+    let ended = crate::sessions::end_all(&txn, user.id, now).await?;
+    repo::audit::record(
+        &txn,
+        now,
+        actor,
+        "user.disable",
+        Some(format!("user:{}", user.id)),
+        Some(serde_json::json!({"sessions_ended": ended})),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Set a user's password (checked for strength, hashed with argon2id off the async workers);
+/// every session of theirs ends.
+pub async fn set_password<C>(
+    db: &C,
+    email: &str,
+    new_password: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AccountError>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    password::check_strength(new_password)?;
+    let user =
+        repo::users::find_by_email(db, email).await?.ok_or_else(|| AccountError::UnknownUser(email.to_owned()))?;
+    let clear = new_password.to_owned();
+    let password_hash = tokio::task::spawn_blocking(move || password::hash(&clear)).await??;
+    let txn = crate::db::begin_write(db).await?;
+    repo::users::set_password_hash(&txn, user.id, password_hash).await?;
+    crate::sessions::end_all(&txn, user.id, now).await?;
+    repo::audit::record(&txn, now, actor, "user.set_password", Some(format!("user:{}", user.id)), None).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Revoke the active API key with this public prefix.
+pub async fn revoke_api_key<C>(db: &C, prefix: &str, actor: &str, now: DateTime<Utc>) -> Result<(), AccountError>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let key = repo::api_keys::find_active_by_prefix(db, prefix.trim())
+        .await?
+        .ok_or_else(|| AccountError::UnknownKey(prefix.to_owned()))?;
+    let txn = crate::db::begin_write(db).await?;
+    repo::api_keys::revoke(&txn, key.id, now).await?;
+    repo::audit::record(&txn, now, actor, "api_key.revoke", Some(format!("api_key:{}", key.id)), None).await?;
+    txn.commit().await?;
+    Ok(())
 }

@@ -16,6 +16,10 @@ pub enum UserCommand {
     Add(UserAdd),
     /// List users (e-mail, role, direction scope).
     List,
+    /// Disable a user: no more logins, and their open sessions end at once.
+    Disable { email: String },
+    /// Set a user's password (standard input, or asked on a terminal); their sessions end.
+    SetPassword { email: String },
 }
 
 #[derive(Debug, Args)]
@@ -51,6 +55,15 @@ pub async fn run(command: UserCommand, context: &Context) -> anyhow::Result<Comm
                 let state = if user.active { "active" } else { "disabled" };
                 println!("{}\t{}\t{}\t{}", user.email, user.role, scope, state);
             }
+        }
+        UserCommand::Disable { email } => {
+            accounts::disable_user(db, &email, "cli", context.clock.now()).await?;
+            println!("disabled {email}; their sessions have ended");
+        }
+        UserCommand::SetPassword { email } => {
+            let password = read_password()?;
+            accounts::set_password(db, &email, &password, "cli", context.clock.now()).await?;
+            println!("password of {email} changed; their sessions have ended");
         }
     }
     Ok(CommandOutcome::Success)

@@ -5,6 +5,7 @@ mod factories;
 mod frame;
 mod helpers;
 
+mod accounts;
 mod adjust;
 mod api_contract;
 mod architecture;

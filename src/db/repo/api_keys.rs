@@ -7,12 +7,14 @@ pub async fn insert(
     name: &str,
     prefix: &str,
     key_hash: String,
+    scope: &str,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<api_key::Model, DbErr> {
     api_key::ActiveModel {
         name: Set(name.to_owned()),
         prefix: Set(prefix.to_owned()),
         key_hash: Set(key_hash),
+        scope: Set(scope.to_owned()),
         created_at: Set(at),
         ..Default::default()
     }
@@ -32,6 +34,21 @@ pub async fn find_active_by_prefix(db: &impl ConnectionTrait, prefix: &str) -> R
 pub async fn touch(db: &impl ConnectionTrait, id: i64, at: chrono::DateTime<chrono::Utc>) -> Result<(), DbErr> {
     api_key::Entity::update_many()
         .col_expr(api_key::Column::LastUsedAt, sea_orm::sea_query::Expr::value(at))
+        .filter(api_key::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Every key, newest first.
+pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<api_key::Model>, DbErr> {
+    use sea_orm::QueryOrder;
+    api_key::Entity::find().order_by_desc(api_key::Column::Id).all(db).await
+}
+
+pub async fn revoke(db: &impl ConnectionTrait, id: i64, at: chrono::DateTime<chrono::Utc>) -> Result<(), DbErr> {
+    api_key::Entity::update_many()
+        .col_expr(api_key::Column::RevokedAt, sea_orm::sea_query::Expr::value(at))
         .filter(api_key::Column::Id.eq(id))
         .exec(db)
         .await?;

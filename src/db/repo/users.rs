@@ -1,4 +1,6 @@
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+};
 
 use crate::db::entities::user;
 use crate::domain::{Email, Role};
@@ -27,4 +29,29 @@ pub async fn insert(db: &impl ConnectionTrait, row: NewUserRow<'_>) -> Result<us
 
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<user::Model>, DbErr> {
     user::Entity::find().order_by_asc(user::Column::Email).all(db).await
+}
+
+/// The user with this e-mail address (in any case).
+pub async fn find_by_email(db: &impl ConnectionTrait, email: &str) -> Result<Option<user::Model>, DbErr> {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func};
+    let wanted = email.trim().to_lowercase();
+    user::Entity::find().filter(Func::lower(Expr::col(user::Column::Email)).eq(wanted)).one(db).await
+}
+
+pub async fn set_active(db: &impl ConnectionTrait, id: i64, active: bool) -> Result<(), DbErr> {
+    user::Entity::update_many()
+        .col_expr(user::Column::Active, sea_orm::sea_query::Expr::value(active))
+        .filter(user::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_password_hash(db: &impl ConnectionTrait, id: i64, hash: String) -> Result<(), DbErr> {
+    user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, sea_orm::sea_query::Expr::value(hash))
+        .filter(user::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
 }

@@ -1,0 +1,249 @@
+//! Logging in, on both databases: sessions and their cookie, lock-outs and their end, session
+//! expiry on a fixed clock, a disabled user's session, logout, form tokens; the statistics API
+//! with a session (a scoped viewer sees only their direction) and API key scopes.
+
+use chrono::{DateTime, Duration, Utc};
+use rocket::http::{ContentType, Status};
+use rocket::local::asynchronous::Client;
+use satisfaction::accounts::{self, NewUser};
+use satisfaction::clock::Clock;
+use satisfaction::domain::{Email, Role};
+
+use crate::factories::{Reference, response_row};
+use crate::helpers::{Backend, TestApp, spawn_app_at};
+use crate::on_both_databases;
+
+const PASSWORD: &str = "une phrase de passe assez longue";
+
+fn now() -> DateTime<Utc> {
+    "2026-11-20T15:00:00Z".parse().unwrap()
+}
+
+async fn app(backend: Backend) -> TestApp {
+    let app = spawn_app_at(backend, Clock::fixed(now()), |f| f).await;
+    Reference::with_directions(&app.db, &["TP", "ENV"]).await;
+    for (email, role, direction) in [
+        ("admin@ville.example", Role::Admin, None),
+        ("analyste@ville.example", Role::Analyst, None),
+        ("tp@ville.example", Role::Viewer, Some("TP")),
+    ] {
+        let new_user = NewUser {
+            email: Email::parse(email).unwrap(),
+            password: PASSWORD.into(),
+            role,
+            direction_code: direction.map(str::to_owned),
+        };
+        accounts::create_user(&app.db, new_user, "test", now()).await.unwrap();
+    }
+    app
+}
+
+/// The login form's token, from the page (and its cookie, kept by the client).
+async fn login_token(client: &Client) -> String {
+    let html = client.get("/login").dispatch().await.into_string().await.unwrap();
+    html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned()
+}
+
+async fn login(client: &Client, email: &str, password: &str) -> (Status, Option<String>, String) {
+    let token = login_token(client).await;
+    let body = format!("csrf={token}&email={}&password={}", encode(email), encode(password));
+    let response = client.post("/login").header(ContentType::Form).body(body).dispatch().await;
+    let cookie = response.headers().get("Set-Cookie").find(|c| c.starts_with("session=")).map(str::to_owned);
+    (response.status(), cookie, response.into_string().await.unwrap_or_default())
+}
+
+fn encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+async fn account_status(client: &Client) -> Status {
+    client.get("/account").dispatch().await.status()
+}
+
+async fn a_login_opens_a_session_with_safe_cookie_flags(backend: Backend) {
+    let app = app(backend).await;
+    assert_eq!(account_status(&app.client).await, Status::SeeOther, "anonymous: to the login page");
+    let (status, cookie, _) = login(&app.client, "Admin@Ville.example", PASSWORD).await;
+    assert_eq!(status, Status::SeeOther);
+    let cookie = cookie.expect("a session cookie");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "http public_base_url: not Secure");
+    let page = app.client.get("/account").dispatch().await;
+    assert_eq!(page.status(), Status::Ok);
+    assert!(page.into_string().await.unwrap().contains("admin@ville.example"));
+    // Logout needs its form token.
+    assert_eq!(
+        app.client.post("/logout").header(ContentType::Form).body("csrf=00").dispatch().await.status(),
+        Status::Forbidden
+    );
+    logout(&app.client).await;
+    assert_eq!(account_status(&app.client).await, Status::SeeOther, "the session has ended");
+    // A login form without its token is refused.
+    let forged = app
+        .client
+        .post("/login")
+        .header(ContentType::Form)
+        .body(format!("email=admin%40ville.example&password={}", encode(PASSWORD)))
+        .dispatch()
+        .await;
+    assert_eq!(forged.status(), Status::Forbidden);
+}
+
+async fn unknown_e_mails_and_wrong_passwords_look_alike_and_lock(backend: Backend) {
+    let app = app(backend).await;
+    let (status_unknown, _, unknown) = login(&app.client, "personne@ville.example", "n'importe quoi du tout").await;
+    let (status_wrong, _, wrong) = login(&app.client, "analyste@ville.example", "n'importe quoi du tout").await;
+    assert_eq!((status_unknown, status_wrong), (Status::Unauthorized, Status::Unauthorized));
+    let message = |page: &str| page.split("role=\"alert\"><p>").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    assert_eq!(message(&unknown), message(&wrong));
+    assert_eq!(message(&wrong), "Adresse courriel ou mot de passe incorrect.");
+    // Four more failures: the account is locked, even for the right password...
+    for _ in 0..4 {
+        login(&app.client, "analyste@ville.example", "encore une mauvaise phrase").await;
+    }
+    let (status, cookie, page) = login(&app.client, "analyste@ville.example", PASSWORD).await;
+    assert_eq!((status, cookie), (Status::TooManyRequests, None));
+    assert!(page.contains("Trop de tentatives"));
+    // ...for 15 minutes.
+    app.jobs.clock.advance(Duration::minutes(16));
+    let (status, _, _) = login(&app.client, "analyste@ville.example", PASSWORD).await;
+    assert_eq!(status, Status::SeeOther);
+    let audit = satisfaction::db::entities::audit_log::Entity::find().all(&app.db).await.unwrap();
+    let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+    for action in ["login.failure", "login.lockout", "login.locked", "login.success"] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+    let text = format!("{:?}", audit.iter().map(|a| &a.details).collect::<Vec<_>>());
+    assert!(!text.contains(PASSWORD) && !text.contains("mauvaise"), "no password in the audit log");
+}
+
+async fn one_address_trying_many_accounts_is_locked(backend: Backend) {
+    let app = app(backend).await;
+    for i in 0..20 {
+        let (status, _, _) = login(&app.client, &format!("inconnu{i}@ville.example"), "pas le bon mot de passe").await;
+        assert_eq!(status, Status::Unauthorized);
+    }
+    let (status, _, _) = login(&app.client, "admin@ville.example", PASSWORD).await;
+    assert_eq!(status, Status::TooManyRequests, "the address is locked, whatever the account");
+}
+
+async fn sessions_end_when_idle_at_their_end_and_when_the_user_is_disabled(backend: Backend) {
+    let app = app(backend).await;
+    login(&app.client, "analyste@ville.example", PASSWORD).await;
+    app.jobs.clock.advance(Duration::minutes(29));
+    assert_eq!(account_status(&app.client).await, Status::Ok, "used within 30 minutes");
+    app.jobs.clock.advance(Duration::minutes(31));
+    assert_eq!(account_status(&app.client).await, Status::SeeOther, "idle 31 minutes: ended");
+
+    login(&app.client, "analyste@ville.example", PASSWORD).await;
+    for _ in 0..(12 * 3 - 1) {
+        app.jobs.clock.advance(Duration::minutes(20));
+        assert_eq!(account_status(&app.client).await, Status::Ok);
+    }
+    app.jobs.clock.advance(Duration::minutes(21));
+    assert_eq!(account_status(&app.client).await, Status::SeeOther, "12 hours after the login: ended");
+
+    login(&app.client, "analyste@ville.example", PASSWORD).await;
+    assert_eq!(account_status(&app.client).await, Status::Ok);
+    accounts::disable_user(&app.db, "analyste@ville.example", "test", app.jobs.clock.now()).await.unwrap();
+    assert_eq!(account_status(&app.client).await, Status::SeeOther, "disabled: the open session stops");
+    let (status, _, _) = login(&app.client, "analyste@ville.example", PASSWORD).await;
+    assert_eq!(status, Status::Unauthorized);
+}
+
+async fn a_scoped_viewer_sees_only_their_direction(backend: Backend) {
+    let app = app(backend).await;
+    let reference = Reference {
+        directions: satisfaction::db::repo::directions::list(&app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.code, d.id))
+            .collect(),
+        channels: satisfaction::db::entities::channel::Entity::find()
+            .all(&app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.code, c.id))
+            .collect(),
+    };
+    let zone = app.jobs.settings.time_zone;
+    for (direction, score) in [("TP", 9), ("TP", 8), ("ENV", 3)] {
+        let row = response_row(
+            reference.direction(direction),
+            reference.channel("phone"),
+            &format!("{direction}:phone"),
+            score,
+            1.0,
+            now(),
+        );
+        satisfaction::responses::store::store(&app.db, zone, row).await.unwrap();
+    }
+    login(&app.client, "tp@ville.example", PASSWORD).await;
+    let stats = app.client.get("/api/v1/stats?by=direction&min_n=0").dispatch().await;
+    assert_eq!(stats.status(), Status::Ok);
+    let body: serde_json::Value = serde_json::from_str(&stats.into_string().await.unwrap()).unwrap();
+    let directions: Vec<&str> =
+        body["groups"].as_array().unwrap().iter().map(|g| g["direction"].as_str().unwrap()).collect();
+    assert_eq!(directions, ["TP"], "{body}");
+    assert_eq!(body["overall"]["n"], 2, "the overall figure is TP's too");
+    for path in [
+        "/api/v1/stats?direction=ENV",
+        "/api/v1/stats/drivers?direction=ENV",
+        "/api/v1/stats/compare?by=channel&direction=ENV",
+    ] {
+        assert_eq!(app.client.get(path).dispatch().await.status(), Status::Forbidden, "{path}");
+    }
+    assert_eq!(app.client.get("/api/v1/sampling-runs").dispatch().await.status(), Status::Forbidden, "not an admin");
+
+    // An administrator's session runs the operations and sees every direction.
+    logout(&app.client).await;
+    login(&app.client, "admin@ville.example", PASSWORD).await;
+    assert_eq!(app.client.get("/api/v1/sampling-runs").dispatch().await.status(), Status::Ok);
+    let body = app.client.get("/api/v1/stats?by=direction&min_n=0").dispatch().await.into_string().await.unwrap();
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["groups"].as_array().unwrap().len(), 2);
+}
+
+async fn logout(client: &Client) {
+    let html = client.get("/account").dispatch().await.into_string().await.unwrap();
+    let token = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let out = client.post("/logout").header(ContentType::Form).body(format!("csrf={token}")).dispatch().await;
+    assert_eq!(out.status(), Status::SeeOther);
+}
+
+async fn api_keys_are_limited_to_their_scope(backend: Backend) {
+    let app = app(backend).await;
+    let (_, read) = accounts::create_scoped_api_key(&app.db, "tableau de bord", "read", "test", now()).await.unwrap();
+    let (_, ingest) = accounts::create_scoped_api_key(&app.db, "CRM", "ingest", "test", now()).await.unwrap();
+    let all = app.api_key().await;
+    let body = r#"[{"service_request_id":"R-1","status":"closed","agency_responsible":"TP","channel":"phone","closed_datetime":"2026-11-19T10:00:00-05:00"}]"#;
+    let (status, _) = app.post_requests(&read, body).await;
+    assert_eq!(status, Status::Forbidden, "a read key sends no requests");
+    let (status, _) = app.post_requests(&ingest, body).await;
+    assert_eq!(status, Status::Ok);
+    let (status, _) = app.get_json(&ingest, "/api/v1/stats").await;
+    assert_eq!(status, Status::Forbidden, "an ingest key reads no statistics");
+    let (status, _) = app.get_json(&read, "/api/v1/stats").await;
+    assert_eq!(status, Status::Ok);
+    for path in ["/api/v1/sampling-runs", "/api/v1/delivery", "/api/v1/ingestion-errors"] {
+        assert_eq!(app.get_json(&read, path).await.0, Status::Forbidden, "{path}");
+        assert_eq!(app.get_json(&all, path).await.0, Status::Ok, "{path}");
+    }
+    // Revoked: refused.
+    let prefix = read.split('_').nth(1).unwrap().to_owned();
+    accounts::revoke_api_key(&app.db, &prefix, "test", now()).await.unwrap();
+    assert_eq!(app.get_json(&read, "/api/v1/stats").await.0, Status::Unauthorized);
+}
+
+use sea_orm::EntityTrait;
+
+on_both_databases!(
+    a_login_opens_a_session_with_safe_cookie_flags,
+    unknown_e_mails_and_wrong_passwords_look_alike_and_lock,
+    one_address_trying_many_accounts_is_locked,
+    sessions_end_when_idle_at_their_end_and_when_the_user_is_disabled,
+    a_scoped_viewer_sees_only_their_direction,
+    api_keys_are_limited_to_their_scope,
+);
