@@ -86,7 +86,8 @@ async fn bench(backend: &str, url: &str, n: u64) {
         let mut times = Vec::new();
         for _ in 0..5 {
             let started = Instant::now();
-            let drivers = reporting::analysis::drivers(&conn, &settings, &query).await.expect("drivers");
+            let drivers =
+                reporting::analysis::drivers(&conn, &settings, &reporting::Scope::All, &query).await.expect("drivers");
             times.push(started.elapsed());
             assert!(drivers.drivers.iter().all(|d| d.n > 0 && d.correlation.r.is_some()), "{period}");
         }
@@ -114,7 +115,7 @@ async fn time_query(
         let mut times = Vec::new();
         for _ in 0..5 {
             let started = Instant::now();
-            let response = reporting::stats(conn, settings, query).await.expect("stats");
+            let response = reporting::stats(conn, settings, &reporting::Scope::All, query).await.expect("stats");
             times.push(started.elapsed());
             if let Some(n) = expected_n {
                 assert_eq!(response.overall.n, n);

@@ -52,7 +52,7 @@ pub async fn run(args: StatsArgs, context: &Context) -> anyhow::Result<CommandOu
         direction: args.direction.clone(),
         channel: args.channel.clone(),
     };
-    let response = reporting::stats(&context.db, &context.settings, &query).await?;
+    let response = reporting::stats(&context.db, &context.settings, &reporting::Scope::All, &query).await?;
     let locale = args.locale.as_deref().and_then(Locale::parse).unwrap_or_else(environment_locale);
     match args.format.as_str() {
         "json" => println!("{}", serde_json::to_string_pretty(&response)?),

@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use super::period;
 use super::service::{
-    ReportError, StatsQuery, Validated, Weighting, adjusted, moment_cells, period_cells, period_items, score_cells,
-    split_for, validate,
+    ReportError, Scope, StatsQuery, Validated, Weighting, adjusted, moment_cells, period_cells, period_items,
+    score_cells, split_for, validate,
 };
 use crate::config::Settings;
 use crate::db::{
@@ -101,9 +101,10 @@ async fn with_design<T>(
 pub async fn compare(
     db: &impl ConnectionTrait,
     settings: &Settings,
+    scope: &Scope,
     query: &CompareQuery,
 ) -> Result<CompareResponse, ReportError> {
-    let Validated { options, weighting, from, to } = validate(db, settings, &query.common).await?;
+    let Validated { options, weighting, from, to } = validate(db, settings, scope, &query.common).await?;
     let weighting = weighting.unwrap_or(Weighting::Adjusted);
     let split = split_for(options.by, weighting);
     let in_filter = |c: &Cell| {
@@ -235,9 +236,10 @@ pub struct DriversResponse {
 pub async fn drivers(
     db: &impl ConnectionTrait,
     settings: &Settings,
+    scope: &Scope,
     query: &StatsQuery,
 ) -> Result<DriversResponse, ReportError> {
-    let Validated { mut options, weighting, from, to } = validate(db, settings, query).await?;
+    let Validated { mut options, weighting, from, to } = validate(db, settings, scope, query).await?;
     if weighting == Some(Weighting::Adjusted) {
         return Err(ReportError::Invalid(
             "the drivers are given with design weights or unweighted (weighting=design or unweighted); \
@@ -323,11 +325,12 @@ fn rates(stratum: String, invitations: u64, complete: u64, partial: u64) -> Stra
 pub async fn response_rates(
     db: &impl ConnectionTrait,
     settings: &Settings,
+    scope: &Scope,
     query: &StatsQuery,
 ) -> Result<ResponseRates, ReportError> {
-    let Validated { from, to, .. } = validate(db, settings, query).await?;
+    let Validated { from, to, options, .. } = validate(db, settings, scope, query).await?;
     let (start, end) = period::bounds(from, to, settings.time_zone);
-    let rows = repo::cells::response_counts(db, start, end).await?;
+    let rows = repo::cells::response_counts(db, start, end, options.direction.as_deref()).await?;
     let (sent, complete, partial) = rows.iter().fold((0, 0, 0), |acc, r| (acc.0 + r.1, acc.1 + r.2, acc.2 + r.3));
     Ok(ResponseRates {
         from: from.map(|d| d.to_string()),

@@ -7,4 +7,4 @@ pub mod export;
 pub mod period;
 pub mod service;
 
-pub use service::{ReportError, StatsQuery, StatsResponse, stats};
+pub use service::{ReportError, Scope, StatsQuery, StatsResponse, stats};

@@ -20,8 +20,34 @@ use crate::stats::{
 pub enum ReportError {
     #[error("{0}")]
     Invalid(String),
+    /// A scoped caller asking for another direction's figures.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("database error")]
     Db(#[from] DbErr),
+}
+
+/// Which directions a caller's figures may cover: every one, or a scoped user's own (the scope
+/// comes from who is asking — their account —, never from the query).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    /// Only this direction (its code).
+    Direction(String),
+}
+
+impl Scope {
+    /// The direction filter a query gets under this scope: a scoped caller asking for another
+    /// direction is refused; one asking for none gets theirs.
+    fn restrict(&self, asked: &Option<String>) -> Result<Option<String>, ReportError> {
+        match (self, asked) {
+            (Scope::All, asked) => Ok(asked.clone()),
+            (Scope::Direction(own), Some(asked)) if asked != own => {
+                Err(ReportError::Forbidden(format!("your account sees direction {own} only, not {asked}")))
+            }
+            (Scope::Direction(own), _) => Ok(Some(own.clone())),
+        }
+    }
 }
 
 /// A request for figures as it arrives (query string or command line), before validation.
@@ -137,8 +163,10 @@ pub(crate) struct Validated {
 pub(crate) async fn validate(
     db: &impl ConnectionTrait,
     settings: &Settings,
+    scope: &Scope,
     query: &StatsQuery,
 ) -> Result<Validated, ReportError> {
+    let direction = scope.restrict(&query.direction)?;
     let by = GroupBy::parse(query.by.as_deref().unwrap_or("")).map_err(ReportError::Invalid)?;
     let from =
         query.from.as_deref().map(|raw| period::parse_date("from", raw)).transpose().map_err(ReportError::Invalid)?;
@@ -152,7 +180,7 @@ pub(crate) async fn validate(
     if !(confidence > 0.0 && confidence < 1.0) {
         return Err(ReportError::Invalid(format!("confidence must be between 0 and 1 (e.g. 0.95), got {confidence}")));
     }
-    if let Some(code) = &query.direction
+    if let Some(code) = &direction
         && repo::directions::find_by_code(db, code).await?.is_none()
     {
         return Err(ReportError::Invalid(format!("unknown direction code {code:?}")));
@@ -179,7 +207,7 @@ pub(crate) async fn validate(
         weighted: weighting != Some(Weighting::Unweighted),
         confidence,
         min_n: query.min_n.unwrap_or(settings.stats.min_n),
-        direction: query.direction.clone(),
+        direction,
         channel: query.channel.clone(),
     };
     Ok(Validated { options, weighting, from, to })
@@ -420,11 +448,12 @@ async fn strata_figures(
 ) -> Result<Vec<StratumWeighting>, DbErr> {
     let options = &validated.options;
     let (start, end) = period::bounds(validated.from, validated.to, settings.time_zone);
-    let invitations: std::collections::HashMap<String, (u64, u64)> = repo::cells::response_counts(db, start, end)
-        .await?
-        .into_iter()
-        .map(|(stratum, sent, complete, partial)| (stratum, (sent, complete + partial)))
-        .collect();
+    let invitations: std::collections::HashMap<String, (u64, u64)> =
+        repo::cells::response_counts(db, start, end, validated.options.direction.as_deref())
+            .await?
+            .into_iter()
+            .map(|(stratum, sent, complete, partial)| (stratum, (sent, complete + partial)))
+            .collect();
     let mut strata: std::collections::BTreeMap<(String, String, String), StratumWeighting> =
         std::collections::BTreeMap::new();
     let used_cells = used.map(|a| a.cells.as_slice()).unwrap_or(design_cells);
@@ -510,9 +539,10 @@ fn adjustment_summary(
 pub async fn stats(
     db: &impl ConnectionTrait,
     settings: &Settings,
+    scope: &Scope,
     query: &StatsQuery,
 ) -> Result<StatsResponse, ReportError> {
-    let validated = validate(db, settings, query).await?;
+    let validated = validate(db, settings, scope, query).await?;
     let (options, from, to) = (&validated.options, validated.from, validated.to);
     let weighting = validated.weighting.unwrap_or(Weighting::Adjusted);
     let cells = period_cells(db, split_for(options.by, weighting), from, to, ScoreColumn::Overall).await?;

@@ -60,6 +60,7 @@ impl AppError {
             },
             AppError::Report(err) => match err {
                 ReportError::Invalid(_) => (Status::BadRequest, "invalid_parameter"),
+                ReportError::Forbidden(_) => (Status::Forbidden, "forbidden"),
                 ReportError::Db(err) => database(err),
             },
             AppError::Db(err) => database(err),

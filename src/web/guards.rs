@@ -10,6 +10,7 @@
 
 use crate::accounts;
 use crate::jobs::Jobs;
+use crate::reporting::Scope;
 use crate::web::error::AuthFailure;
 use rocket::{
     Request,
@@ -97,31 +98,6 @@ impl<'r> FromRequest<'r> for LoggedIn {
             Err(err) => {
                 tracing::error!(error = %crate::telemetry::error_chain(&err), "session check failed");
                 Outcome::Error((Status::ServiceUnavailable, "database unavailable"))
-            }
-        }
-    }
-}
-
-/// Which directions a caller's figures cover.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
-    All,
-    /// A scoped user: only this direction (its code).
-    Direction(String),
-}
-
-impl Scope {
-    /// Fix a query's direction to the scope: a scoped caller asking for another direction is
-    /// refused, one asking for none gets theirs.
-    pub fn apply(&self, direction: &mut Option<String>) -> Result<(), crate::web::error::AppError> {
-        let Scope::Direction(own) = self else { return Ok(()) };
-        match direction {
-            Some(asked) if asked != own => Err(crate::web::error::AppError::Forbidden(format!(
-                "your account sees direction {own} only, not {asked}"
-            ))),
-            _ => {
-                *direction = Some(own.clone());
-                Ok(())
             }
         }
     }

@@ -300,12 +300,13 @@ struct RateRow {
     partial: i64,
 }
 
-/// Per stratum: invitations sent in `[from, to)`, and how many of them got a complete or a
-/// partial response.
+/// Per stratum: invitations sent in `[from, to)` (of one direction, by its code, when given), and
+/// how many of them got a complete or a partial response.
 pub async fn response_counts(
     db: &impl ConnectionTrait,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
+    direction: Option<&str>,
 ) -> Result<Vec<(String, u64, u64, u64)>, DbErr> {
     use crate::db::entities::invitation::{self, Column as I};
     let completion = |kind: &str| {
@@ -334,6 +335,17 @@ pub async fn response_counts(
     }
     if let Some(to) = to {
         query.and_where(Expr::col((invitation::Entity, I::SentAt)).lt(to));
+    }
+    if let Some(code) = direction {
+        query.and_where(
+            Expr::col((invitation::Entity, I::DirectionId)).in_subquery(
+                Query::select()
+                    .column(direction::Column::Id)
+                    .from(direction::Entity)
+                    .and_where(Expr::col(direction::Column::Code).eq(code))
+                    .take(),
+            ),
+        );
     }
     let statement = db.get_database_backend().build(&query);
     Ok(RateRow::find_by_statement(statement)

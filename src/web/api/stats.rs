@@ -61,9 +61,7 @@ async fn get_stats(
     common: CommonParams<'_>,
 ) -> Result<Json<StatsResponse>, AppError> {
     known.only(&COMMON)?;
-    let mut query = common.into_query()?;
-    reader.scope.apply(&mut query.direction)?;
-    Ok(Json(reporting::stats(&jobs.db, &jobs.settings, &query).await?))
+    Ok(Json(reporting::stats(&jobs.db, &jobs.settings, &reader.scope, &common.into_query()?).await?))
 }
 
 /// `a_from, a_to, b_from, b_to`: two periods; or `by`: each group against the rest (Holm).
@@ -80,9 +78,8 @@ async fn get_compare(
     common: CommonParams<'_>,
 ) -> Result<Json<CompareResponse>, AppError> {
     known.only(&[&COMMON[..], &["a_from", "a_to", "b_from", "b_to"]].concat())?;
-    let mut query = CompareQuery { a_from, a_to, b_from, b_to, common: common.into_query()? };
-    reader.scope.apply(&mut query.common.direction)?;
-    Ok(Json(analysis::compare(&jobs.db, &jobs.settings, &query).await?))
+    let query = CompareQuery { a_from, a_to, b_from, b_to, common: common.into_query()? };
+    Ok(Json(analysis::compare(&jobs.db, &jobs.settings, &reader.scope, &query).await?))
 }
 
 #[get("/api/v1/stats/drivers?<common..>")]
@@ -93,9 +90,7 @@ async fn get_drivers(
     common: CommonParams<'_>,
 ) -> Result<Json<DriversResponse>, AppError> {
     known.only(&COMMON)?;
-    let mut query = common.into_query()?;
-    reader.scope.apply(&mut query.direction)?;
-    Ok(Json(analysis::drivers(&jobs.db, &jobs.settings, &query).await?))
+    Ok(Json(analysis::drivers(&jobs.db, &jobs.settings, &reader.scope, &common.into_query()?).await?))
 }
 
 #[get("/api/v1/stats/response-rates?<common..>")]
@@ -106,9 +101,7 @@ async fn get_response_rates(
     common: CommonParams<'_>,
 ) -> Result<Json<ResponseRates>, AppError> {
     known.only(&COMMON)?;
-    let mut query = common.into_query()?;
-    reader.scope.apply(&mut query.direction)?;
-    Ok(Json(analysis::response_rates(&jobs.db, &jobs.settings, &query).await?))
+    Ok(Json(analysis::response_rates(&jobs.db, &jobs.settings, &reader.scope, &common.into_query()?).await?))
 }
 
 pub fn routes() -> Vec<rocket::Route> {
