@@ -264,3 +264,51 @@ where
     txn.commit().await?;
     Ok(())
 }
+
+/// Change a user's role and direction scope (an administrator sees every direction).
+pub async fn set_role<C>(
+    db: &C,
+    user_id: i64,
+    role: Role,
+    direction_code: Option<String>,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AccountError>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    if role == Role::Admin && direction_code.is_some() {
+        return Err(AccountError::ScopedAdmin);
+    }
+    let direction_id = match &direction_code {
+        None => None,
+        Some(code) => Some(resolve_direction(db, code).await?),
+    };
+    let txn = crate::db::begin_write(db).await?;
+    repo::users::set_role(&txn, user_id, role, direction_id).await?;
+    // A changed role or scope takes effect at once: the user logs in again.
+    crate::sessions::end_all(&txn, user_id, now).await?;
+    repo::audit::record(
+        &txn,
+        now,
+        actor,
+        "user.set_role",
+        Some(format!("user:{user_id}")),
+        Some(serde_json::json!({"role": role.as_str(), "direction": direction_code})),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Give a user a new random password, returned to be shown once; their sessions end.
+pub async fn reset_password<C>(db: &C, user_id: i64, actor: &str, now: DateTime<Utc>) -> Result<String, AccountError>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let user = repo::users::find(db, user_id).await?.ok_or_else(|| AccountError::UnknownUser(format!("#{user_id}")))?;
+    // 16 random bytes as 32 hex digits: strong, and easy to type once.
+    let generated = hex::encode(rand::random::<[u8; 16]>());
+    set_password(db, &user.email, &generated, actor, now).await?;
+    Ok(generated)
+}

@@ -81,6 +81,7 @@ pub fn build_with_database(
         .mount("/", web::opt_out::routes())
         .mount("/", web::survey::routes())
         .mount("/", web::login::routes())
+        .mount("/", web::ops::routes())
         .mount("/", web::api::routes())
         .mount("/static", FileServer::from(settings.static_dir.clone()))
         .register("/", web::error::catchers());

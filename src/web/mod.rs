@@ -9,6 +9,7 @@ pub mod guards;
 pub mod health;
 pub mod locale;
 pub mod login;
+pub mod ops;
 pub mod opt_out;
 pub mod page;
 pub mod pages;

@@ -239,7 +239,159 @@ async fn api_keys_are_limited_to_their_scope(backend: Backend) {
 
 use sea_orm::EntityTrait;
 
+/// Each kind of caller reaches exactly what it may: every page and endpoint, anonymous, as a
+/// viewer, an analyst and an administrator (sessions), and with keys of each scope.
+async fn each_caller_reaches_exactly_what_it_may(backend: Backend) {
+    let app = app(backend).await;
+    let (_, read_key) = accounts::create_scoped_api_key(&app.db, "lecture", "read", "test", now()).await.unwrap();
+    let (_, ingest_key) = accounts::create_scoped_api_key(&app.db, "CRM", "ingest", "test", now()).await.unwrap();
+    let all_key = app.api_key().await;
+    const OPS: [&str; 7] = [
+        "/ops",
+        "/ops/users",
+        "/ops/api-keys",
+        "/ops/sampling-runs",
+        "/ops/delivery",
+        "/ops/ingestion-errors",
+        "/ops/audit",
+    ];
+    const READ: [&str; 4] =
+        ["/api/v1/stats", "/api/v1/stats/drivers", "/api/v1/stats/compare?by=channel", "/api/v1/stats/response-rates"];
+    const OPERATE: [&str; 3] = ["/api/v1/sampling-runs", "/api/v1/delivery", "/api/v1/ingestion-errors"];
+    // (who, then for OPS, READ, OPERATE: the status expected)
+    let sessions = [
+        (None, Status::SeeOther, Status::Unauthorized, Status::Unauthorized),
+        (Some("tp@ville.example"), Status::Forbidden, Status::Ok, Status::Forbidden),
+        (Some("analyste@ville.example"), Status::Forbidden, Status::Ok, Status::Forbidden),
+        (Some("admin@ville.example"), Status::Ok, Status::Ok, Status::Ok),
+    ];
+    for (who, ops, read, operate) in sessions {
+        if let Some(email) = who {
+            login(&app.client, email, PASSWORD).await;
+        }
+        for path in OPS {
+            let expected = if path == "/ops" && ops == Status::Ok { Status::SeeOther } else { ops };
+            assert_eq!(app.client.get(path).dispatch().await.status(), expected, "{who:?} {path}");
+        }
+        for path in READ {
+            assert_eq!(app.client.get(path).dispatch().await.status(), read, "{who:?} {path}");
+        }
+        for path in OPERATE {
+            assert_eq!(app.client.get(path).dispatch().await.status(), operate, "{who:?} {path}");
+        }
+        // Sending requests takes a key, never a session.
+        let post = app.client.post("/api/v1/requests").header(ContentType::JSON).body("[]").dispatch().await;
+        assert_eq!(post.status(), Status::Unauthorized, "{who:?} POST /api/v1/requests");
+        if who.is_some() {
+            logout(&app.client).await;
+        }
+    }
+    for (key, read, operate, ingest) in [
+        (&read_key, Status::Ok, Status::Forbidden, Status::Forbidden),
+        (&ingest_key, Status::Forbidden, Status::Forbidden, Status::Ok),
+        (&all_key, Status::Ok, Status::Ok, Status::Ok),
+    ] {
+        for path in READ {
+            assert_eq!(app.get_json(key, path).await.0, read, "{path}");
+        }
+        for path in OPERATE {
+            assert_eq!(app.get_json(key, path).await.0, operate, "{path}");
+        }
+        assert_eq!(app.post_requests(key, "[]").await.0, ingest);
+        for path in OPS {
+            let page = app
+                .client
+                .get(path)
+                .header(rocket::http::Header::new("Authorization", format!("Bearer {key}")))
+                .dispatch()
+                .await;
+            assert_eq!(page.status(), Status::SeeOther, "pages need a session, not a key: {path}");
+        }
+    }
+}
+
+/// An administrator works the operations pages: a user created (their first password shown
+/// once), their role changed, a new password, disabled; an API key created (shown once) and
+/// revoked; every change in the audit log, no secret in it.
+async fn administrators_work_the_operations_pages(backend: Backend) {
+    let app = app(backend).await;
+    login(&app.client, "admin@ville.example", PASSWORD).await;
+    let page = app.client.get("/ops/users").dispatch().await.into_string().await.unwrap();
+    let csrf = page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let post = |path: &str, body: String| {
+        let request = app.client.post(path.to_owned()).header(ContentType::Form).body(body);
+        async move {
+            let response = request.dispatch().await;
+            (response.status(), response.into_string().await.unwrap_or_default())
+        }
+    };
+    assert_eq!(
+        post("/ops/users", "email=new%40ville.example&role=viewer".into()).await.0,
+        Status::Forbidden,
+        "no token"
+    );
+    let (status, html) =
+        post("/ops/users", format!("csrf={csrf}&email=nouveau%40ville.example&role=viewer&direction=TP")).await;
+    assert_eq!(status, Status::Ok, "{html}");
+    let first = html.split("<code class=\"secret\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    assert_eq!(first.len(), 32);
+    let user = satisfaction::db::repo::users::find_by_email(&app.db, "nouveau@ville.example").await.unwrap().unwrap();
+    let (status, _) =
+        post(&format!("/ops/users/{}/role", user.id), format!("csrf={csrf}&role=analyst&direction=")).await;
+    assert_eq!(status, Status::Ok);
+    let (status, html) = post(&format!("/ops/users/{}/password", user.id), format!("csrf={csrf}")).await;
+    assert_eq!(status, Status::Ok);
+    let second = html.split("<code class=\"secret\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    assert_ne!(first, second);
+    assert!(
+        !app.client.get("/ops/users").dispatch().await.into_string().await.unwrap().contains(&second),
+        "shown once"
+    );
+    let (status, _) = post(&format!("/ops/users/{}/disable", user.id), format!("csrf={csrf}")).await;
+    assert_eq!(status, Status::Ok);
+    let user = satisfaction::db::repo::users::find(&app.db, user.id).await.unwrap().unwrap();
+    assert_eq!((user.role.as_str(), user.direction_id, user.active), ("analyst", None, false));
+
+    let (status, html) = post("/ops/api-keys", format!("csrf={csrf}&name=Portail&scope=read")).await;
+    assert_eq!(status, Status::Ok);
+    let key = html.split("<code class=\"secret\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    // (This client holds the administrator's session cookie, which the API would use first: the
+    // key is checked directly.)
+    let valid = |key: String| {
+        let db = app.db.clone();
+        async move { accounts::authenticate_api_key(&db, &key, now()).await.unwrap().map(|k| k.scope) }
+    };
+    assert_eq!(valid(key.clone()).await.as_deref(), Some("read"));
+    let id = satisfaction::db::repo::api_keys::list(&app.db).await.unwrap()[0].id;
+    let (status, _) = post(&format!("/ops/api-keys/{id}/revoke"), format!("csrf={csrf}")).await;
+    assert_eq!(status, Status::Ok);
+    assert_eq!(valid(key.clone()).await, None, "revoked");
+    for path in ["/ops/sampling-runs", "/ops/delivery", "/ops/ingestion-errors"] {
+        assert_eq!(app.client.get(path).dispatch().await.status(), Status::Ok, "{path}");
+    }
+    let (status, _) = post("/ops/ingestion-errors/replay", format!("csrf={csrf}")).await;
+    assert_eq!(status, Status::Ok);
+
+    let audit = app.client.get("/ops/audit").dispatch().await.into_string().await.unwrap();
+    for action in [
+        "user.create",
+        "user.set_role",
+        "user.set_password",
+        "user.disable",
+        "api_key.create",
+        "api_key.revoke",
+        "login.success",
+    ] {
+        assert!(audit.contains(action), "{action}");
+    }
+    for secret in [&first, &second, &key, &PASSWORD.to_owned()] {
+        assert!(!audit.contains(secret.as_str()), "no secret in the audit log");
+    }
+}
+
 on_both_databases!(
+    each_caller_reaches_exactly_what_it_may,
+    administrators_work_the_operations_pages,
     a_login_opens_a_session_with_safe_cookie_flags,
     unknown_e_mails_and_wrong_passwords_look_alike_and_lock,
     one_address_trying_many_accounts_is_locked,

@@ -55,3 +55,17 @@ pub async fn set_password_hash(db: &impl ConnectionTrait, id: i64, hash: String)
         .await?;
     Ok(())
 }
+
+pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find_by_id(id).one(db).await
+}
+
+pub async fn set_role(db: &impl ConnectionTrait, id: i64, role: Role, direction_id: Option<i64>) -> Result<(), DbErr> {
+    user::Entity::update_many()
+        .col_expr(user::Column::Role, sea_orm::sea_query::Expr::value(role.as_str()))
+        .col_expr(user::Column::DirectionId, sea_orm::sea_query::Expr::value(direction_id))
+        .filter(user::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
