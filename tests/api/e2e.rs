@@ -237,6 +237,73 @@ async fn survey_in_a_phone_browser(backend: Backend) {
     shutdown.notify();
 }
 
+/// An administrator in the browser: logs in, opens each operations page, creates an API key
+/// (shown once) and revokes it, logs out; axe-core finds nothing on the login page, the account
+/// page and the operations pages.
+async fn operations_in_a_browser(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let port = free_port();
+    let figment = test_figment(&database.url).merge(("port", port)).merge(("address", "127.0.0.1"));
+    let application = app::build_with_clock(figment, Clock::fixed(now())).await.expect("application builds");
+    let db = application.jobs.db.clone();
+    let ignited = application.rocket.ignite().await.expect("rocket ignites");
+    let shutdown = ignited.shutdown();
+    tokio::spawn(ignited.launch());
+    wait_for(port).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let password = "une phrase de passe assez longue";
+    let admin = satisfaction::accounts::NewUser {
+        email: satisfaction::domain::Email::parse("admin@ville.example").unwrap(),
+        password: password.into(),
+        role: satisfaction::domain::Role::Admin,
+        direction_code: None,
+    };
+    satisfaction::accounts::create_user(&db, admin, "test", now()).await.unwrap();
+
+    let axe = axe_source();
+    let (_driver, client) = browser().await;
+    client.goto(&format!("{base}/ops/users")).await.unwrap();
+    wait_for_text(&client, "Connexion").await;
+    assert_accessible(&client, &axe, "login").await;
+    client.find(Locator::Css("#email")).await.unwrap().send_keys("admin@ville.example").await.unwrap();
+    client.find(Locator::Css("#password")).await.unwrap().send_keys(password).await.unwrap();
+    client.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_for_text(&client, "Votre compte").await;
+    assert_accessible(&client, &axe, "account").await;
+
+    for (path, heading) in [
+        ("/ops/users", "Utilisateurs"),
+        ("/ops/sampling-runs", "Échantillonnage"),
+        ("/ops/delivery", "Envois"),
+        ("/ops/ingestion-errors", "Erreurs d’intégration"),
+        ("/ops/audit", "Journal d’audit"),
+        ("/ops/api-keys", "Clés d’API"),
+    ] {
+        client.goto(&format!("{base}{path}")).await.unwrap();
+        wait_for_text(&client, heading).await;
+        assert_accessible(&client, &axe, path).await;
+    }
+    client.find(Locator::Css("#key-name")).await.unwrap().send_keys("Portail citoyen").await.unwrap();
+    client.find(Locator::Css("form.login button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_for_text(&client, "ne sera plus affichée").await;
+    assert_accessible(&client, &axe, "API key shown once").await;
+    let shown = client.find(Locator::Css("code.secret")).await.unwrap().text().await.unwrap();
+    assert!(shown.starts_with("sat_"), "{shown}");
+    client.find(Locator::Css("form.inline button")).await.unwrap().click().await.unwrap();
+    wait_for_text(&client, "révoquée").await;
+    assert!(!body_text(&client).await.contains(&shown), "the key is shown once only");
+
+    client.goto(&format!("{base}/account")).await.unwrap();
+    wait_for_text(&client, "Se déconnecter").await;
+    client.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
+    wait_for_text(&client, "Connexion").await;
+    client.goto(&format!("{base}/ops/users")).await.unwrap();
+    wait_for_text(&client, "Connexion").await;
+
+    client.close().await.unwrap();
+    shutdown.notify();
+}
+
 use sea_orm::EntityTrait;
 
-on_both_databases!(survey_in_a_phone_browser);
+on_both_databases!(survey_in_a_phone_browser, operations_in_a_browser);
