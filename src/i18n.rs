@@ -156,6 +156,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("ops.what", "Quoi", "What"),
     ("ops.subject", "Objet", "Subject"),
     ("ops.details", "Détails", "Details"),
+    ("ops.filter", "Filtrer", "Filter"),
     ("optout.title", "Ne plus recevoir de sondages", "Stop receiving surveys"),
     (
         "optout.explain",

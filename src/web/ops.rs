@@ -26,8 +26,8 @@ use crate::web::error::{AppError, AuthFailure};
 use crate::web::guards::LoggedIn;
 use crate::web::page::PageMeta;
 
-/// An administrator's session.
-pub struct AdminSession(LoggedIn);
+/// An administrator's session, and the address the request came from (for the audit log).
+pub struct AdminSession(LoggedIn, Option<std::net::IpAddr>);
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for AdminSession {
@@ -36,7 +36,7 @@ impl<'r> FromRequest<'r> for AdminSession {
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         match request.guard::<LoggedIn>().await {
             Outcome::Success(logged_in) if logged_in.user.role == Role::Admin => {
-                Outcome::Success(AdminSession(logged_in))
+                Outcome::Success(AdminSession(logged_in, request.client_ip()))
             }
             Outcome::Success(_) => {
                 request.local_cache(|| AuthFailure(Some("these pages are for administrators")));
@@ -54,8 +54,10 @@ struct CsrfOnly {
 }
 
 impl AdminSession {
+    /// Who did it, and from where: `user:3 from 192.0.2.7`.
     fn actor(&self) -> String {
-        self.0.user.actor()
+        let address = self.1.map_or("an unknown address".to_owned(), |ip| ip.to_string());
+        format!("{} from {address}", self.0.user.actor())
     }
 
     fn csrf(&self, jobs: &Jobs) -> String {
@@ -402,16 +404,25 @@ async fn delivery(
     page(templates, &meta, "delivery", "delivery", "ops.delivery", Said::default(), ctx)
 }
 
+/// The sources ingestion errors come from.
+const SOURCES: [&str; 4] = ["api", "csv", "open311", "responses_csv"];
+
 async fn errors_page(
     admin: &AdminSession,
     jobs: &Jobs,
     templates: &Templates,
     meta: &PageMeta,
+    source: Option<&str>,
     said: Said,
 ) -> Result<RawHtml<String>, AppError> {
     let zone = jobs.settings.time_zone;
-    let filter =
-        repo::ingestion_errors::ErrorFilter { include_resolved: false, source: None, after_id: None, limit: 200 };
+    let source = source.filter(|s| SOURCES.contains(s));
+    let filter = repo::ingestion_errors::ErrorFilter {
+        include_resolved: false,
+        source: source.map(str::to_owned),
+        after_id: None,
+        limit: 200,
+    };
     let errors: Vec<Value> = repo::ingestion_errors::list(&jobs.db, &filter)
         .await?
         .into_iter()
@@ -422,18 +433,19 @@ async fn errors_page(
             }
         })
         .collect();
-    let ctx = context! { errors, csrf => admin.csrf(jobs) };
+    let ctx = context! { errors, csrf => admin.csrf(jobs), sources => SOURCES, source };
     page(templates, meta, "ingestion_errors", "ingestion-errors", "ops.ingestion_errors", said, ctx)
 }
 
-#[get("/ops/ingestion-errors")]
+#[get("/ops/ingestion-errors?<source>")]
 async fn ingestion_errors(
     admin: AdminSession,
+    source: Option<&str>,
     jobs: &State<Jobs>,
     templates: &State<Templates>,
     meta: PageMeta,
 ) -> Result<RawHtml<String>, AppError> {
-    errors_page(&admin, jobs, templates, &meta, Said::default()).await
+    errors_page(&admin, jobs, templates, &meta, source, Said::default()).await
 }
 
 #[post("/ops/ingestion-errors/replay", data = "<form>")]
@@ -447,7 +459,7 @@ async fn replay(
     admin.check(jobs, form.csrf.as_deref())?;
     let report = jobs.replay(&admin.actor(), &[]).await?;
     let said = Said { notice: Some(report.to_string()), ..Said::default() };
-    errors_page(&admin, jobs, templates, &meta, said).await
+    errors_page(&admin, jobs, templates, &meta, None, said).await
 }
 
 #[get("/ops/audit")]

@@ -89,6 +89,23 @@ async fn a_login_opens_a_session_with_safe_cookie_flags(backend: Backend) {
     assert_eq!(forged.status(), Status::Forbidden);
 }
 
+/// Behind https (or a TLS proxy, `auth.secure_cookies`), the session cookie is `Secure`.
+async fn the_session_cookie_is_secure_behind_https(backend: Backend) {
+    let app =
+        spawn_app_at(backend, Clock::fixed(now()), |f| f.merge(("public_base_url", "https://sondage.ville.example/")))
+            .await;
+    let new_user = NewUser {
+        email: Email::parse("admin@ville.example").unwrap(),
+        password: PASSWORD.into(),
+        role: Role::Admin,
+        direction_code: None,
+    };
+    accounts::create_user(&app.db, new_user, "test", now()).await.unwrap();
+    let (status, cookie, _) = login(&app.client, "admin@ville.example", PASSWORD).await;
+    assert_eq!(status, Status::SeeOther);
+    assert!(cookie.unwrap().contains("Secure"));
+}
+
 async fn unknown_e_mails_and_wrong_passwords_look_alike_and_lock(backend: Backend) {
     let app = app(backend).await;
     let (status_unknown, _, unknown) = login(&app.client, "personne@ville.example", "n'importe quoi du tout").await;
@@ -366,7 +383,7 @@ async fn administrators_work_the_operations_pages(backend: Backend) {
     let (status, _) = post(&format!("/ops/api-keys/{id}/revoke"), format!("csrf={csrf}")).await;
     assert_eq!(status, Status::Ok);
     assert_eq!(valid(key.clone()).await, None, "revoked");
-    for path in ["/ops/sampling-runs", "/ops/delivery", "/ops/ingestion-errors"] {
+    for path in ["/ops/sampling-runs", "/ops/delivery", "/ops/ingestion-errors", "/ops/ingestion-errors?source=csv"] {
         assert_eq!(app.client.get(path).dispatch().await.status(), Status::Ok, "{path}");
     }
     let (status, _) = post("/ops/ingestion-errors/replay", format!("csrf={csrf}")).await;
@@ -384,12 +401,14 @@ async fn administrators_work_the_operations_pages(backend: Backend) {
     ] {
         assert!(audit.contains(action), "{action}");
     }
+    assert!(audit.contains("from an unknown address"), "who, and from where");
     for secret in [&first, &second, &key, &PASSWORD.to_owned()] {
         assert!(!audit.contains(secret.as_str()), "no secret in the audit log");
     }
 }
 
 on_both_databases!(
+    the_session_cookie_is_secure_behind_https,
     each_caller_reaches_exactly_what_it_may,
     administrators_work_the_operations_pages,
     a_login_opens_a_session_with_safe_cookie_flags,
