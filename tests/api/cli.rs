@@ -179,6 +179,43 @@ on_both_databases!(
     api_key_create_prints_the_key_once_and_stores_its_hash,
 );
 
+/// `user disable`, `user set-password`, `api-key create --scope`, `api-key list`, `api-key revoke`.
+async fn users_and_keys_are_managed_from_the_command_line(backend: Backend) {
+    let (database, db) = migrated_database(backend).await;
+    let url = Some(database.url.as_str());
+    let output =
+        satisfaction(url, &["user", "add", "a@ville.example", "--role", "viewer"], Some("une phrase assez longue\n"));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output =
+        satisfaction(url, &["user", "set-password", "a@ville.example"], Some("une autre phrase assez longue\n"));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let user = entities::user::Entity::find().one(&db).await.unwrap().unwrap();
+    assert!(satisfaction::auth::password::verify("une autre phrase assez longue", &user.password_hash));
+    let output = satisfaction(url, &["user", "disable", "a@ville.example"], None);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let list = satisfaction(url, &["user", "list"], None);
+    assert!(String::from_utf8_lossy(&list.stdout).contains("disabled"));
+    let unknown = satisfaction(url, &["user", "disable", "personne@ville.example"], None);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(stderr(&unknown).contains("no user with the e-mail address"), "{}", stderr(&unknown));
+
+    let created = satisfaction(url, &["api-key", "create", "Tableau", "--scope", "read"], None);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let key = String::from_utf8_lossy(&created.stdout).trim().to_owned();
+    let prefix = key.split('_').nth(1).unwrap().to_owned();
+    let list = String::from_utf8_lossy(&satisfaction(url, &["api-key", "list"], None).stdout).to_string();
+    assert!(list.contains(&prefix) && list.contains("\tread\t") && list.contains("active"), "{list}");
+    assert!(!list.contains(&key), "the key itself is never listed");
+    let revoked = satisfaction(url, &["api-key", "revoke", &prefix], None);
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    let list = String::from_utf8_lossy(&satisfaction(url, &["api-key", "list"], None).stdout).to_string();
+    assert!(list.contains("revoked"), "{list}");
+    let again = satisfaction(url, &["api-key", "revoke", &prefix], None);
+    assert_eq!(again.status.code(), Some(1));
+}
+
+on_both_databases!(users_and_keys_are_managed_from_the_command_line);
+
 async fn sample_subcommand_prints_the_run_per_stratum(backend: Backend) {
     let (database, _db) = migrated_database(backend).await;
     let dir = tempfile::tempdir().unwrap();
