@@ -82,6 +82,7 @@ pub fn build_with_database(
         .mount("/", web::survey::routes())
         .mount("/", web::login::routes())
         .mount("/", web::ops::routes())
+        .mount("/", web::dashboard::routes())
         .mount("/", web::api::routes())
         .mount("/static", FileServer::from(settings.static_dir.clone()))
         .register("/", web::error::catchers());

@@ -91,7 +91,7 @@ async fn submit(
                 .secure(settings.secure_cookies())
                 .max_age(rocket::time::Duration::hours(i64::from(settings.auth.session_max_hours)));
             cookies.add_private(cookie);
-            Ok(Ok(Redirect::to("/account")))
+            Ok(Ok(Redirect::to("/dashboard")))
         }
         Err(LoginError::Refused) => {
             let html = login_page(templates, &page, login_form_token(cookies), &form.email, Some("login.refused"))?;

@@ -3,6 +3,7 @@
 //! and pick a page or JSON.
 
 pub mod api;
+pub mod dashboard;
 pub mod error;
 pub mod fairings;
 pub mod guards;

@@ -13,7 +13,7 @@ use crate::factories::{Reference, response_row};
 use crate::helpers::{Backend, TestApp, spawn_app_at};
 use crate::on_both_databases;
 
-const PASSWORD: &str = "une phrase de passe assez longue";
+pub(crate) const PASSWORD: &str = "une phrase de passe assez longue";
 
 fn now() -> DateTime<Utc> {
     "2026-11-20T15:00:00Z".parse().unwrap()
@@ -44,7 +44,7 @@ async fn login_token(client: &Client) -> String {
     html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned()
 }
 
-async fn login(client: &Client, email: &str, password: &str) -> (Status, Option<String>, String) {
+pub(crate) async fn login(client: &Client, email: &str, password: &str) -> (Status, Option<String>, String) {
     let token = login_token(client).await;
     let body = format!("csrf={token}&email={}&password={}", encode(email), encode(password));
     let response = client.post("/login").header(ContentType::Form).body(body).dispatch().await;

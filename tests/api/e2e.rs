@@ -268,6 +268,9 @@ async fn operations_in_a_browser(backend: Backend) {
     client.find(Locator::Css("#email")).await.unwrap().send_keys("admin@ville.example").await.unwrap();
     client.find(Locator::Css("#password")).await.unwrap().send_keys(password).await.unwrap();
     client.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_for_text(&client, "Tableau de bord").await;
+    assert_accessible(&client, &axe, "dashboard").await;
+    client.goto(&format!("{base}/account")).await.unwrap();
     wait_for_text(&client, "Votre compte").await;
     assert_accessible(&client, &axe, "account").await;
 

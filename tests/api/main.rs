@@ -11,6 +11,7 @@ mod api_contract;
 mod architecture;
 mod cli;
 mod constraints;
+mod dashboard;
 mod delivery;
 mod e2e;
 mod health;

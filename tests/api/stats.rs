@@ -34,7 +34,7 @@ fn responses_csv() -> String {
     csv
 }
 
-async fn imported(backend: Backend) -> (TestApp, String) {
+pub(crate) async fn imported(backend: Backend) -> (TestApp, String) {
     let app = spawn_app(backend).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("historique.csv");

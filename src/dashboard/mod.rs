@@ -1,0 +1,334 @@
+//! The management dashboard's figures: the overview of a period (the headline as the city writes
+//! it, its change against the previous period of the same length, the response rate, the
+//! breakdowns by direction and by channel with Holm-marked differences, the monthly trend), as a
+//! view model of preformatted French or English strings and chart geometry. Every figure comes
+//! from the reporting services — the same numbers as `GET /api/v1/stats` for the same filter —
+//! under the caller's `Scope`.
+
+pub mod charts;
+
+use chrono::{Datelike, Duration, NaiveDate};
+use sea_orm::ConnectionTrait;
+use serde::Serialize;
+
+use crate::config::Settings;
+use crate::db::repo;
+use crate::domain::{Locale, Month};
+use crate::reporting::{
+    self, ReportError, Scope, StatsQuery,
+    analysis::{self, CompareQuery, CompareResponse},
+    export::number,
+};
+use charts::{BarInput, BarsChart, PointInput, TrendChart, integer};
+
+/// The period presets of the filter bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Preset {
+    Last30Days,
+    LastQuarter,
+    ThisYear,
+    LastYear,
+    Custom,
+}
+
+impl Preset {
+    pub const ALL: [Preset; 5] =
+        [Preset::Last30Days, Preset::LastQuarter, Preset::ThisYear, Preset::LastYear, Preset::Custom];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Preset::Last30Days => "last_30_days",
+            Preset::LastQuarter => "last_quarter",
+            Preset::ThisYear => "this_year",
+            Preset::LastYear => "last_year",
+            Preset::Custom => "custom",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Preset> {
+        Preset::ALL.into_iter().find(|p| p.as_str() == raw)
+    }
+
+    /// The dates the preset covers, as of `today` (city time).
+    pub fn dates(self, today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+        let ymd = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("a valid date");
+        match self {
+            Preset::Last30Days => Some((today - Duration::days(29), today)),
+            Preset::LastQuarter => {
+                let quarter_start = ymd(today.year(), (today.month0() / 3) * 3 + 1, 1);
+                let previous_start = if quarter_start.month() == 1 {
+                    ymd(quarter_start.year() - 1, 10, 1)
+                } else {
+                    ymd(quarter_start.year(), quarter_start.month() - 3, 1)
+                };
+                Some((previous_start, quarter_start - Duration::days(1)))
+            }
+            Preset::ThisYear => Some((ymd(today.year(), 1, 1), today)),
+            Preset::LastYear => Some((ymd(today.year() - 1, 1, 1), ymd(today.year() - 1, 12, 31))),
+            Preset::Custom => None,
+        }
+    }
+}
+
+/// What the filter bar asks, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    pub preset: Preset,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub direction: Option<String>,
+    pub channel: Option<String>,
+    /// adjusted (the default), design or unweighted.
+    pub weighting: String,
+}
+
+impl Filter {
+    /// From the query string; `today` in city time. A custom range needs both dates.
+    pub fn parse(
+        preset: Option<&str>,
+        from: Option<&str>,
+        to: Option<&str>,
+        direction: Option<&str>,
+        channel: Option<&str>,
+        weighting: Option<&str>,
+        today: NaiveDate,
+    ) -> Result<Filter, String> {
+        let preset = match preset.filter(|p| !p.is_empty()) {
+            None => Preset::Last30Days,
+            Some(raw) => Preset::parse(raw).ok_or_else(|| format!("unknown period {raw:?}"))?,
+        };
+        let (from, to) = match preset.dates(today) {
+            Some(dates) => dates,
+            None => {
+                let date = |field: &str, raw: Option<&str>| {
+                    raw.filter(|r| !r.is_empty())
+                        .ok_or_else(|| format!("a custom period needs {field}"))
+                        .and_then(|r| reporting::period::parse_date(field, r))
+                };
+                let (from, to) = (date("from", from)?, date("to", to)?);
+                if from > to {
+                    return Err(format!("from ({from}) is after to ({to})"));
+                }
+                (from, to)
+            }
+        };
+        let weighting = weighting.filter(|w| !w.is_empty()).unwrap_or("adjusted");
+        if !matches!(weighting, "adjusted" | "design" | "unweighted") {
+            return Err(format!("unknown weighting {weighting:?}"));
+        }
+        let keep = |v: Option<&str>| v.filter(|v| !v.is_empty()).map(str::to_owned);
+        Ok(Filter {
+            preset,
+            from,
+            to,
+            direction: keep(direction),
+            channel: keep(channel),
+            weighting: weighting.to_owned(),
+        })
+    }
+
+    fn query(&self, by: &str, from: NaiveDate, to: NaiveDate) -> StatsQuery {
+        StatsQuery {
+            by: Some(by.to_owned()),
+            from: Some(from.to_string()),
+            to: Some(to.to_string()),
+            weighting: Some(self.weighting.clone()),
+            direction: self.direction.clone(),
+            channel: self.channel.clone(),
+            ..StatsQuery::default()
+        }
+    }
+}
+
+/// The overview, ready for the template.
+#[derive(Debug, Clone, Serialize)]
+pub struct Overview {
+    pub from: String,
+    pub to: String,
+    pub suppressed: bool,
+    pub n: String,
+    pub mean: String,
+    pub margin: String,
+    pub satisfied: String,
+    pub nps: String,
+    pub response_rate: String,
+    /// "+0,2" against the previous period of the same length, and whether it is significant.
+    pub change: Option<String>,
+    pub change_significant: bool,
+    pub previous: String,
+    pub weighting: String,
+    pub by_direction: BarsChart,
+    pub by_channel: BarsChart,
+    pub trend: TrendChart,
+}
+
+/// Bars from a breakdown and its comparison of each group with the rest.
+fn bar_inputs(
+    groups: &[crate::stats::estimate::GroupEstimate],
+    comparison: &CompareResponse,
+    name: &dyn Fn(&str) -> String,
+    key: &dyn Fn(&crate::stats::estimate::GroupEstimate) -> Option<String>,
+) -> Vec<BarInput> {
+    let CompareResponse::Groups(compared) = comparison else { return Vec::new() };
+    groups
+        .iter()
+        .filter_map(|g| {
+            let code = key(g)?;
+            let significance = compared
+                .groups
+                .iter()
+                .find(|c| c.direction.as_deref() == Some(code.as_str()) || c.channel.as_deref() == Some(code.as_str()))
+                .filter(|c| c.differs)
+                .and_then(|c| c.comparison.difference)
+                .map_or(0, |d| if d > 0.0 { 1 } else { -1 });
+            Some(BarInput {
+                label: name(&code),
+                mean: g.estimate.mean,
+                ci_low: g.estimate.ci_low,
+                ci_high: g.estimate.ci_high,
+                n: g.estimate.n,
+                suppressed: g.estimate.suppressed,
+                significance,
+            })
+        })
+        .collect()
+}
+
+/// The overview of `filter`, under `scope`, in `locale`.
+pub async fn overview(
+    db: &impl ConnectionTrait,
+    settings: &Settings,
+    scope: &Scope,
+    filter: &Filter,
+    locale: Locale,
+) -> Result<Overview, ReportError> {
+    let fr = locale == Locale::Fr;
+    let (from, to) = (filter.from, filter.to);
+    let now = reporting::stats(db, settings, scope, &filter.query("", from, to)).await?;
+    let length = to - from + Duration::days(1);
+    let (previous_from, previous_to) = (from - length, from - Duration::days(1));
+    let previous = reporting::stats(db, settings, scope, &filter.query("", previous_from, previous_to)).await?;
+    let change = analysis::compare(
+        db,
+        settings,
+        scope,
+        &CompareQuery {
+            a_from: Some(from.to_string()),
+            a_to: Some(to.to_string()),
+            b_from: Some(previous_from.to_string()),
+            b_to: Some(previous_to.to_string()),
+            common: filter.query("", from, to),
+        },
+    )
+    .await?;
+    let rates = analysis::response_rates(db, settings, scope, &filter.query("", from, to)).await?;
+
+    let directions = repo::directions::list(db).await?;
+    let direction_name = |code: &str| {
+        directions
+            .iter()
+            .find(|d| d.code == code)
+            .map_or(code.to_owned(), |d| if fr { d.name_fr.clone() } else { d.name_en.clone() })
+    };
+    let channels = {
+        use sea_orm::EntityTrait;
+        crate::db::entities::channel::Entity::find().all(db).await?
+    };
+    let channel_name = |code: &str| {
+        channels
+            .iter()
+            .find(|c| c.code == code)
+            .map_or(code.to_owned(), |c| if fr { c.name_fr.clone() } else { c.name_en.clone() })
+    };
+    let by_direction = reporting::stats(db, settings, scope, &filter.query("direction", from, to)).await?;
+    let direction_tests = analysis::compare(
+        db,
+        settings,
+        scope,
+        &CompareQuery { common: filter.query("direction", from, to), ..CompareQuery::default() },
+    )
+    .await?;
+    let by_channel = reporting::stats(db, settings, scope, &filter.query("channel", from, to)).await?;
+    let channel_tests = analysis::compare(
+        db,
+        settings,
+        scope,
+        &CompareQuery { common: filter.query("channel", from, to), ..CompareQuery::default() },
+    )
+    .await?;
+    let trend_from = Month::containing(to).first_day() - Duration::days(1);
+    let trend_from =
+        (0..10).fold(Month::containing(trend_from), |m, _| Month::containing(m.first_day() - Duration::days(1)));
+    let monthly = reporting::stats(db, settings, scope, &filter.query("month", trend_from.first_day(), to)).await?;
+
+    let min_n = settings.stats.min_n;
+    let reference = now.overall.mean.filter(|_| !now.overall.suppressed);
+    let direction_bars = bar_inputs(&by_direction.groups, &direction_tests, &direction_name, &|g| g.direction.clone());
+    let channel_bars = bar_inputs(&by_channel.groups, &channel_tests, &channel_name, &|g| g.channel.clone());
+    let points: Vec<PointInput> = monthly
+        .groups
+        .iter()
+        .map(|g| PointInput {
+            month: g.month.clone().unwrap_or_default(),
+            mean: g.estimate.mean,
+            ci_low: g.estimate.ci_low,
+            ci_high: g.estimate.ci_high,
+            suppressed: g.estimate.suppressed,
+        })
+        .collect();
+    let (change_text, significant) = match &change {
+        CompareResponse::Periods(p) if !now.overall.suppressed && !previous.overall.suppressed => {
+            let difference = p.comparison.difference;
+            let text = difference.map(|d| {
+                let sign = if d > 0.0 {
+                    "+"
+                } else if d < 0.0 {
+                    "−"
+                } else {
+                    "±"
+                };
+                format!("{sign}{}", number(Some(d.abs()), 1, locale))
+            });
+            (text, p.comparison.p_value.is_some_and(|p| p < 1.0 - settings.stats.confidence))
+        }
+        _ => (None, false),
+    };
+    let half_width = match (now.overall.ci_low, now.overall.ci_high) {
+        (Some(low), Some(high)) => Some((high - low) / 2.0),
+        _ => None,
+    };
+    let title = |fr_text: &str, en_text: &str| if fr { fr_text.to_owned() } else { en_text.to_owned() };
+    Ok(Overview {
+        from: crate::i18n::long_date(from, locale),
+        to: crate::i18n::long_date(to, locale),
+        suppressed: now.overall.suppressed,
+        n: integer(now.overall.n, locale),
+        mean: number(now.overall.mean, 1, locale),
+        margin: format!("± {}", number(half_width, 1, locale)),
+        satisfied: format!("{} %", number(now.overall.satisfied.estimate.map(|p| p * 100.0), 0, locale)),
+        nps: number(now.overall.nps.estimate, 0, locale),
+        response_rate: format!("{} %", number(rates.overall.rr2.map(|r| r * 100.0), 0, locale)),
+        change: change_text,
+        change_significant: significant,
+        previous: number(previous.overall.mean, 1, locale),
+        weighting: now.weighting.as_str().to_owned(),
+        by_direction: charts::bars(
+            "by-direction",
+            &title("Satisfaction par direction", "Satisfaction by direction"),
+            reference,
+            &direction_bars,
+            locale,
+            min_n,
+        ),
+        by_channel: charts::bars(
+            "by-channel",
+            &title("Satisfaction par canal", "Satisfaction by channel"),
+            reference,
+            &channel_bars,
+            locale,
+            min_n,
+        ),
+        trend: charts::trend("trend", &title("Tendance mensuelle", "Monthly trend"), &points, locale),
+    })
+}
