@@ -332,3 +332,55 @@ pub async fn overview(
         trend: charts::trend("trend", &title("Tendance mensuelle", "Monthly trend"), &points, locale),
     })
 }
+
+#[derive(Debug, thiserror::Error)]
+pub enum FollowUpError {
+    #[error("unknown status {0:?}; expected todo, in_progress or done")]
+    UnknownStatus(String),
+    #[error("the note is {0} characters long; the limit is 2,000")]
+    NoteTooLong(usize),
+    #[error("no follow-up #{0}")]
+    Unknown(i64),
+    #[error("this follow-up belongs to another direction")]
+    OtherDirection,
+    #[error("database error")]
+    Db(#[from] sea_orm::DbErr),
+}
+
+/// Move a follow-up to `status`, with its assignee and note, under `scope`; the change goes to
+/// the audit log (the note's text does not: staff may write personal details in it).
+#[allow(clippy::too_many_arguments)]
+pub async fn update_follow_up<C>(
+    db: &C,
+    scope: &Scope,
+    id: i64,
+    status: &str,
+    assignee_id: Option<i64>,
+    note: Option<&str>,
+    actor: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), FollowUpError>
+where
+    C: ConnectionTrait + sea_orm::TransactionTrait,
+{
+    use sea_orm::TransactionSession;
+    if !repo::follow_ups::STATUSES.contains(&status) {
+        return Err(FollowUpError::UnknownStatus(status.to_owned()));
+    }
+    let note = note.map(str::trim).filter(|n| !n.is_empty());
+    if let Some(length) = note.map(|n| n.chars().count()).filter(|l| *l > 2000) {
+        return Err(FollowUpError::NoteTooLong(length));
+    }
+    let direction = repo::follow_ups::direction_of(db, id).await?.ok_or(FollowUpError::Unknown(id))?;
+    if let Scope::Direction(own) = scope
+        && *own != direction
+    {
+        return Err(FollowUpError::OtherDirection);
+    }
+    let txn = crate::db::begin_write(db).await?;
+    repo::follow_ups::update(&txn, id, status, assignee_id, note, now).await?;
+    let details = serde_json::json!({"status": status, "assignee": assignee_id, "note": note.is_some()});
+    repo::audit::record(&txn, now, actor, "follow_up.update", Some(format!("follow_up:{id}")), Some(details)).await?;
+    txn.commit().await?;
+    Ok(())
+}

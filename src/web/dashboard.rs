@@ -71,7 +71,24 @@ async fn overview(
         .map(|w| context! { value => w, label => label(&format!("dashboard.{w}")) })
         .collect();
     let filter = filter.ok();
+    // The follow-ups waiting, for those who work them.
+    let follow_ups: Option<Vec<Value>> = if logged_in.user.role == crate::domain::Role::Viewer {
+        None
+    } else {
+        let direction = logged_in.user.direction.as_deref();
+        let counts = crate::db::repo::follow_ups::counts(&jobs.db, direction).await?;
+        Some(
+            crate::db::repo::follow_ups::STATUSES
+                .iter()
+                .map(|s| {
+                    let n = counts.iter().find(|(status, _)| status == s).map_or(0, |(_, n)| *n);
+                    context! { value => *s, label => label(&format!("followups.{s}")), n }
+                })
+                .collect(),
+        )
+    };
     let ctx = context! {
+        follow_ups,
         path => meta.path.clone(),
         o => overview.map(|o| Value::from(minijinja::value::Serde(o))),
         problem,
@@ -96,5 +113,121 @@ fn anonymous() -> Redirect {
 }
 
 pub fn routes() -> Vec<rocket::Route> {
-    routes![overview, anonymous]
+    routes![overview, anonymous, follow_ups, update_follow_up]
+}
+
+/// Who may read comments and work follow-ups: analysts and administrators (a viewer sees
+/// figures only); a scoped analyst, their direction's.
+fn comments_allowed(logged_in: &LoggedIn) -> Result<Scope, AppError> {
+    if logged_in.user.role == crate::domain::Role::Viewer {
+        return Err(AppError::Forbidden("comments and follow-ups are for analysts and administrators".into()));
+    }
+    Ok(logged_in.user.direction.clone().map_or(Scope::All, Scope::Direction))
+}
+
+async fn follow_ups_page(
+    logged_in: &LoggedIn,
+    scope: &Scope,
+    status: Option<&str>,
+    jobs: &Jobs,
+    templates: &Templates,
+    meta: &PageMeta,
+    notice: Option<String>,
+    problem: Option<String>,
+) -> Result<RawHtml<String>, AppError> {
+    use crate::db::repo::follow_ups;
+    let locale = meta.locale;
+    let zone = jobs.settings.time_zone;
+    let status = status.filter(|s| follow_ups::STATUSES.contains(s));
+    let direction = match scope {
+        Scope::Direction(own) => Some(own.as_str()),
+        Scope::All => None,
+    };
+    let items: Vec<Value> = follow_ups::list(&jobs.db, status, direction, 200)
+        .await?
+        .into_iter()
+        .map(|f| {
+            context! {
+                id => f.id, crm_id => f.crm_id, direction => f.direction, channel => f.channel, score => f.overall_score,
+                created => f.created_at.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string(),
+                reason => i18n::translate(locale, if f.reason == "low_score" { "followups.reason_low" } else { "followups.reason_no" }).unwrap_or(""),
+                contact_requested => f.contact_requested, comment => f.comment, status => f.status,
+                assignee_id => f.assignee_id, note => f.note,
+            }
+        })
+        .collect();
+    let users: Vec<Value> = crate::db::repo::users::list(&jobs.db)
+        .await?
+        .into_iter()
+        .filter(|u| u.active && u.role != "viewer")
+        .map(|u| context! { id => u.id, email => u.email })
+        .collect();
+    let statuses: Vec<Value> = follow_ups::STATUSES
+        .iter()
+        .map(|s| context! { value => *s, label => i18n::translate(locale, &format!("followups.{s}")).unwrap_or(s) })
+        .collect();
+    let csrf = crate::sessions::form_token(jobs.settings.token_key(), &logged_in.token);
+    let ctx = context! { path => meta.path.clone(), items, users, statuses, status, csrf, notice, problem };
+    Ok(RawHtml(templates.render("follow_ups.html.j2", locale, ctx)?))
+}
+
+#[get("/dashboard/follow-ups?<status>")]
+async fn follow_ups(
+    logged_in: LoggedIn,
+    status: Option<&str>,
+    jobs: &State<Jobs>,
+    templates: &State<Templates>,
+    meta: PageMeta,
+) -> Result<RawHtml<String>, AppError> {
+    let scope = comments_allowed(&logged_in)?;
+    follow_ups_page(&logged_in, &scope, status, jobs, templates, &meta, None, None).await
+}
+
+#[derive(rocket::FromForm)]
+struct FollowUpForm {
+    csrf: Option<String>,
+    status: String,
+    assignee: Option<String>,
+    note: Option<String>,
+}
+
+#[rocket::post("/dashboard/follow-ups/<id>", data = "<form>")]
+async fn update_follow_up(
+    logged_in: LoggedIn,
+    id: i64,
+    form: rocket::form::Form<FollowUpForm>,
+    jobs: &State<Jobs>,
+    templates: &State<Templates>,
+    meta: PageMeta,
+) -> Result<(Status, RawHtml<String>), AppError> {
+    let scope = comments_allowed(&logged_in)?;
+    let valid = form
+        .csrf
+        .as_deref()
+        .is_some_and(|given| crate::sessions::form_token_matches(jobs.settings.token_key(), &logged_in.token, given));
+    if !valid {
+        return Err(AppError::BadFormToken);
+    }
+    let assignee = form.assignee.as_deref().and_then(|a| a.parse::<i64>().ok());
+    let outcome = dashboard::update_follow_up(
+        &jobs.db,
+        &scope,
+        id,
+        &form.status,
+        assignee,
+        form.note.as_deref(),
+        &logged_in.user.actor(),
+        jobs.clock.now(),
+    )
+    .await;
+    let (status, notice, problem) = match outcome {
+        Ok(()) => (Status::Ok, i18n::translate(meta.locale, "followups.saved").map(str::to_owned), None),
+        Err(dashboard::FollowUpError::Db(err)) => return Err(err.into()),
+        Err(dashboard::FollowUpError::OtherDirection) => {
+            return Err(AppError::Forbidden("this follow-up belongs to another direction".into()));
+        }
+        Err(problem) => (Status::UnprocessableEntity, None, Some(problem.to_string())),
+    };
+    let page = follow_ups_page(&logged_in, &scope, None, jobs, templates, &meta, notice, problem).await?;
+    Ok((status, page))
 }

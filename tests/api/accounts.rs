@@ -223,7 +223,7 @@ async fn a_scoped_viewer_sees_only_their_direction(backend: Backend) {
     assert_eq!(body["groups"].as_array().unwrap().len(), 2);
 }
 
-async fn logout(client: &Client) {
+pub(crate) async fn logout(client: &Client) {
     let html = client.get("/account").dispatch().await.into_string().await.unwrap();
     let token = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
     let out = client.post("/logout").header(ContentType::Form).body(format!("csrf={token}")).dispatch().await;

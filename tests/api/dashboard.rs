@@ -75,7 +75,62 @@ async fn a_scoped_viewer_sees_only_their_direction_on_the_dashboard(backend: Bac
     assert!(html.contains("name=\"direction\" disabled"), "the direction filter is fixed");
 }
 
+/// A follow-up (a low score with a comment, from a survey) is worked by an analyst: to do, in
+/// progress, done, each change in the audit log; a viewer may not see it; a form without its
+/// token is refused; the page names the request, never the citizen's contact.
+async fn a_follow_up_moves_through_its_states(backend: Backend) {
+    use crate::factories::{InvitationRow, Reference, RequestRow, insert_invitation, insert_request, response_row};
+    let app = crate::helpers::spawn_app(backend).await;
+    let reference = Reference::with_directions(&app.db, &["TP"]).await;
+    let now = app.jobs.clock.now();
+    let request = insert_request(&app.db, &reference, &RequestRow::closed("REQ-2026-77", now)).await.unwrap();
+    let invitation = insert_invitation(&app.db, InvitationRow::of(&request, "TP:phone", 0.5, now)).await.unwrap();
+    let mut row = response_row(request.direction_id, request.channel_id, "TP:phone", 3, 2.0, now);
+    (row.invitation_id, row.comment, row.follow_up_requested) =
+        (Some(invitation.id), Some("Personne ne m'a rappelé <b>deux fois</b>".into()), true);
+    satisfaction::survey::submit(&app.db, app.jobs.settings.time_zone, row, Some("low_score")).await.unwrap();
+    user(&app, "analyste@ville.example", Role::Analyst, None).await;
+    user(&app, "lecteur@ville.example", Role::Viewer, None).await;
+
+    login(&app.client, "lecteur@ville.example", PASSWORD).await;
+    assert_eq!(app.client.get("/dashboard/follow-ups").dispatch().await.status(), Status::Forbidden);
+    let overview = app.client.get("/dashboard").dispatch().await.into_string().await.unwrap();
+    assert!(!overview.contains("/dashboard/follow-ups"), "no follow-ups for a viewer");
+    crate::accounts::logout(&app.client).await;
+
+    login(&app.client, "analyste@ville.example", PASSWORD).await;
+    let overview = app.client.get("/dashboard").dispatch().await.into_string().await.unwrap();
+    assert!(overview.contains("À faire : 1"), "the count on the overview");
+    let page = app.client.get("/dashboard/follow-ups?status=todo").dispatch().await.into_string().await.unwrap();
+    assert!(page.contains("REQ-2026-77") && page.contains("souhaite être contacté"), "{page}");
+    assert!(page.contains("&lt;b&gt;deux fois&lt;&#x2f;b&gt;"), "the comment is escaped");
+    assert!(!page.contains("REQ-2026-77@ville.example"), "no contact data");
+    let csrf = page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let id: i64 = page.split("/dashboard/follow-ups/").nth(1).unwrap().split('"').next().unwrap().parse().unwrap();
+    let path = format!("/dashboard/follow-ups/{id}");
+    let post = |body: String| {
+        let request = app.client.post(path.clone()).header(rocket::http::ContentType::Form).body(body);
+        async move { request.dispatch().await.status() }
+    };
+    assert_eq!(post("status=done".into()).await, Status::Forbidden, "no form token");
+    assert_eq!(post(format!("csrf={csrf}&status=lost")).await, Status::UnprocessableEntity);
+    assert_eq!(post(format!("csrf={csrf}&status=in_progress&note=Appel+pr%C3%A9vu")).await, Status::Ok);
+    assert_eq!(post(format!("csrf={csrf}&status=done&note=Rappel%C3%A9e")).await, Status::Ok);
+    let done = app.client.get("/dashboard/follow-ups?status=done").dispatch().await.into_string().await.unwrap();
+    assert!(done.contains("REQ-2026-77") && done.contains("Rappelée"));
+    let audit = satisfaction::db::entities::audit_log::Entity::find().all(&app.db).await.unwrap();
+    let changes: Vec<String> = audit
+        .iter()
+        .filter(|a| a.action == "follow_up.update")
+        .map(|a| a.details.as_ref().unwrap()["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(changes, ["in_progress", "done"]);
+}
+
+use sea_orm::EntityTrait;
+
 on_both_databases!(
     the_overview_shows_the_figures_of_the_api,
-    a_scoped_viewer_sees_only_their_direction_on_the_dashboard
+    a_scoped_viewer_sees_only_their_direction_on_the_dashboard,
+    a_follow_up_moves_through_its_states,
 );

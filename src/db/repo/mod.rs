@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod cells;
 pub mod directions;
+pub mod follow_ups;
 pub mod frame;
 pub mod ingestion_errors;
 pub mod job_state;
