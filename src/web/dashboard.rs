@@ -125,6 +125,12 @@ fn comments_allowed(logged_in: &LoggedIn) -> Result<Scope, AppError> {
     Ok(logged_in.user.direction.clone().map_or(Scope::All, Scope::Direction))
 }
 
+/// What the follow-ups page says after a change.
+struct Said {
+    notice: Option<String>,
+    problem: Option<String>,
+}
+
 async fn follow_ups_page(
     logged_in: &LoggedIn,
     scope: &Scope,
@@ -132,9 +138,9 @@ async fn follow_ups_page(
     jobs: &Jobs,
     templates: &Templates,
     meta: &PageMeta,
-    notice: Option<String>,
-    problem: Option<String>,
+    said: Said,
 ) -> Result<RawHtml<String>, AppError> {
+    let Said { notice, problem } = said;
     use crate::db::repo::follow_ups;
     let locale = meta.locale;
     let zone = jobs.settings.time_zone;
@@ -180,7 +186,7 @@ async fn follow_ups(
     meta: PageMeta,
 ) -> Result<RawHtml<String>, AppError> {
     let scope = comments_allowed(&logged_in)?;
-    follow_ups_page(&logged_in, &scope, status, jobs, templates, &meta, None, None).await
+    follow_ups_page(&logged_in, &scope, status, jobs, templates, &meta, Said { notice: None, problem: None }).await
 }
 
 #[derive(rocket::FromForm)]
@@ -228,6 +234,6 @@ async fn update_follow_up(
         }
         Err(problem) => (Status::UnprocessableEntity, None, Some(problem.to_string())),
     };
-    let page = follow_ups_page(&logged_in, &scope, None, jobs, templates, &meta, notice, problem).await?;
+    let page = follow_ups_page(&logged_in, &scope, None, jobs, templates, &meta, Said { notice, problem }).await?;
     Ok((status, page))
 }

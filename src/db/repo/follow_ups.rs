@@ -76,7 +76,7 @@ pub async fn direction_of(db: &impl ConnectionTrait, id: i64) -> Result<Option<S
         "SELECT d.code FROM follow_ups f JOIN directions d ON d.id = f.direction_id WHERE f.id = {}",
         params.bind(id)
     );
-    Ok(db.query_one_raw(params.statement(sql)).await?.map(|r| r.try_get_by_index::<String>(0)).transpose()?)
+    db.query_one_raw(params.statement(sql)).await?.map(|r| r.try_get_by_index::<String>(0)).transpose()
 }
 
 pub async fn update(
