@@ -209,6 +209,11 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("followups.done", "Terminé", "Done"),
     ("followups.saved", "Suivi enregistré.", "Follow-up saved."),
     ("dashboard.follow_ups", "Suivis", "Follow-ups"),
+    ("dashboard.exports", "Exporter (CSV)", "Export (CSV)"),
+    ("dashboard.export_direction", "Par direction", "By direction"),
+    ("dashboard.export_channel", "Par canal", "By channel"),
+    ("dashboard.export_month", "Par mois", "By month"),
+    ("dashboard.export_comments", "Commentaires anonymisés", "Anonymised comments"),
     ("optout.title", "Ne plus recevoir de sondages", "Stop receiving surveys"),
     (
         "optout.explain",

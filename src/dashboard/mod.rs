@@ -384,3 +384,69 @@ where
     txn.commit().await?;
     Ok(())
 }
+
+/// A comment as an export gives it: e-mail addresses and phone numbers a citizen may have typed
+/// are replaced ("[courriel]", "[téléphone]"), so an export holds no contact data.
+pub fn anonymise(text: &str) -> String {
+    let words: Vec<String> = text
+        .split(' ')
+        .map(|word| if word.contains('@') { "[courriel]".to_owned() } else { word.to_owned() })
+        .collect();
+    let text = words.join(" ");
+    // Runs of digits and the signs phone numbers are written with, holding seven digits or more.
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        let digits = run.chars().filter(char::is_ascii_digit).count();
+        if digits >= 7 {
+            let trimmed = run.trim_end_matches([' ', '-', '.', '(']);
+            out.push_str("[téléphone]");
+            out.push_str(&run[trimmed.len()..]);
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        let starts = run.is_empty() && matches!(c, '+' | '(');
+        let continues = !run.is_empty() && matches!(c, ' ' | '-' | '.' | '(' | ')');
+        let phone_char = c.is_ascii_digit() || starts || continues;
+        if phone_char {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exports_hold_no_contact_typed_in_a_comment() {
+        assert_eq!(
+            anonymise("Écrivez-moi à jean.tremblay@courriel.example ou au 418 555-0134. Merci pour les 3 visites!"),
+            "Écrivez-moi à [courriel] ou au [téléphone]. Merci pour les 3 visites!"
+        );
+        assert_eq!(anonymise("Appelez le +1 (418) 555-0199 svp"), "Appelez le [téléphone] svp");
+        assert_eq!(anonymise("Délai de 10 jours, le 3 novembre"), "Délai de 10 jours, le 3 novembre");
+        // A date written with seven digits or more goes too: better too much than a number left.
+        assert_eq!(anonymise("le 2026-11-03"), "le [téléphone]");
+    }
+
+    #[test]
+    fn presets_cover_the_periods_they_name() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let d = |raw: &str| raw.parse::<NaiveDate>().unwrap();
+        assert_eq!(Preset::Last30Days.dates(today), Some((d("2026-11-01"), d("2026-11-30"))));
+        assert_eq!(Preset::LastQuarter.dates(today), Some((d("2026-07-01"), d("2026-09-30"))));
+        assert_eq!(Preset::LastQuarter.dates(d("2026-02-10")), Some((d("2025-10-01"), d("2025-12-31"))));
+        assert_eq!(Preset::ThisYear.dates(today), Some((d("2026-01-01"), today)));
+        assert_eq!(Preset::LastYear.dates(today), Some((d("2025-01-01"), d("2025-12-31"))));
+        assert!(Filter::parse(Some("custom"), Some("2026-02-01"), None, None, None, None, today).is_err());
+    }
+}

@@ -104,7 +104,14 @@ fn weighting_note(response: &StatsResponse, locale: Locale) -> String {
 }
 
 pub fn to_csv(response: &StatsResponse) -> anyhow::Result<String> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
+    to_csv_for(response, Locale::En)
+}
+
+/// The CSV of a breakdown for a spreadsheet in the reader's language: French ones take `;`
+/// between fields and a decimal comma ("9,3"); English ones `,` and a point.
+pub fn to_csv_for(response: &StatsResponse, locale: Locale) -> anyhow::Result<String> {
+    let delimiter = if locale == Locale::Fr { b';' } else { b',' };
+    let mut writer = csv::WriterBuilder::new().delimiter(delimiter).from_writer(Vec::new());
     let mut header: Vec<String> =
         ["direction", "channel", "month", "n", "suppressed", "mean", "std_error", "df", "ci_low", "ci_high"]
             .map(String::from)
@@ -116,7 +123,10 @@ pub fn to_csv(response: &StatsResponse) -> anyhow::Result<String> {
     }
     header.push("weighting".into());
     writer.write_record(&header)?;
-    let cell = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let cell = |v: Option<f64>| {
+        v.map(|v| if locale == Locale::Fr { v.to_string().replace('.', ",") } else { v.to_string() })
+            .unwrap_or_default()
+    };
     let mut rows = vec![(None, None, None, &response.overall)];
     rows.extend(
         response.groups.iter().map(|g| (g.direction.as_deref(), g.channel.as_deref(), g.month.as_deref(), &g.estimate)),

@@ -87,7 +87,23 @@ async fn overview(
                 .collect(),
         )
     };
+    // The filter as a query string, for the export links (analysts and administrators).
+    let export_query = filter.as_ref().filter(|_| follow_ups.is_some()).map(|f| {
+        let mut pairs = url::form_urlencoded::Serializer::new(String::new());
+        pairs.append_pair("period", f.preset.as_str());
+        pairs.append_pair("from", &f.from.to_string());
+        pairs.append_pair("to", &f.to.to_string());
+        pairs.append_pair("weighting", &f.weighting);
+        if let Some(d) = &f.direction {
+            pairs.append_pair("direction", d);
+        }
+        if let Some(c) = &f.channel {
+            pairs.append_pair("channel", c);
+        }
+        pairs.finish()
+    });
     let ctx = context! {
+        export_query,
         follow_ups,
         path => meta.path.clone(),
         o => overview.map(|o| Value::from(minijinja::value::Serde(o))),
@@ -113,7 +129,7 @@ fn anonymous() -> Redirect {
 }
 
 pub fn routes() -> Vec<rocket::Route> {
-    routes![overview, anonymous, follow_ups, update_follow_up]
+    routes![overview, anonymous, follow_ups, update_follow_up, export, export_comments]
 }
 
 /// Who may read comments and work follow-ups: analysts and administrators (a viewer sees
@@ -236,4 +252,120 @@ async fn update_follow_up(
     };
     let page = follow_ups_page(&logged_in, &scope, None, jobs, templates, &meta, Said { notice, problem }).await?;
     Ok((status, page))
+}
+
+/// A CSV file to download.
+pub struct CsvFile {
+    name: String,
+    body: String,
+}
+
+impl<'r> rocket::response::Responder<'r, 'static> for CsvFile {
+    fn respond_to(self, _: &'r rocket::Request<'_>) -> rocket::response::Result<'static> {
+        rocket::Response::build()
+            .header(rocket::http::ContentType::new("text", "csv").with_params(("charset", "utf-8")))
+            .header(rocket::http::Header::new("Content-Disposition", format!("attachment; filename=\"{}\"", self.name)))
+            .sized_body(self.body.len(), std::io::Cursor::new(self.body))
+            .ok()
+    }
+}
+
+/// The filter of an export, with the exporter's scope (analysts and administrators only).
+fn export_filter(logged_in: &LoggedIn, query: &ExportQuery<'_>, jobs: &Jobs) -> Result<(Scope, Filter), AppError> {
+    let scope = comments_allowed(logged_in)?;
+    let today = jobs.clock.now().with_timezone(&jobs.settings.time_zone).date_naive();
+    let direction = match &scope {
+        Scope::Direction(own) => Some(own.as_str()),
+        Scope::All => query.direction,
+    };
+    let filter = Filter::parse(query.period, query.from, query.to, direction, query.channel, query.weighting, today)
+        .map_err(|e| AppError::Report(crate::reporting::ReportError::Invalid(e)))?;
+    Ok((scope, filter))
+}
+
+#[derive(rocket::FromForm)]
+struct ExportQuery<'r> {
+    period: Option<&'r str>,
+    from: Option<&'r str>,
+    to: Option<&'r str>,
+    direction: Option<&'r str>,
+    channel: Option<&'r str>,
+    weighting: Option<&'r str>,
+    /// direction, channel, month, … (as the API's `by`).
+    by: Option<&'r str>,
+    /// fr (`;` and "9,3", the default) or en.
+    locale: Option<&'r str>,
+}
+
+/// The figures of a breakdown as CSV: the same numbers as `GET /api/v1/stats` for the filter.
+#[get("/dashboard/export.csv?<query..>")]
+async fn export(logged_in: LoggedIn, query: ExportQuery<'_>, jobs: &State<Jobs>) -> Result<CsvFile, AppError> {
+    let (scope, filter) = export_filter(&logged_in, &query, jobs)?;
+    let stats_query = crate::reporting::StatsQuery {
+        by: query.by.map(str::to_owned),
+        from: Some(filter.from.to_string()),
+        to: Some(filter.to.to_string()),
+        weighting: Some(filter.weighting.clone()),
+        direction: filter.direction.clone(),
+        channel: filter.channel.clone(),
+        ..Default::default()
+    };
+    let response = crate::reporting::stats(&jobs.db, &jobs.settings, &scope, &stats_query).await?;
+    let locale = query.locale.and_then(crate::domain::Locale::parse).unwrap_or_default();
+    let body = crate::reporting::export::to_csv_for(&response, locale)
+        .map_err(|e| sea_orm::DbErr::Custom(format!("cannot write the CSV: {e}")))?;
+    let details =
+        serde_json::json!({"by": query.by, "from": filter.from, "to": filter.to, "direction": filter.direction});
+    crate::db::repo::audit::record(
+        &jobs.db,
+        jobs.clock.now(),
+        &logged_in.user.actor(),
+        "export.stats",
+        None,
+        Some(details),
+    )
+    .await?;
+    Ok(CsvFile { name: format!("satisfaction-{}-{}.csv", filter.from, filter.to), body })
+}
+
+/// The comments of the period as CSV, anonymised (no e-mail address or phone number a citizen
+/// may have typed), with date, direction, channel and score: nothing that names the citizen.
+#[get("/dashboard/comments.csv?<query..>")]
+async fn export_comments(logged_in: LoggedIn, query: ExportQuery<'_>, jobs: &State<Jobs>) -> Result<CsvFile, AppError> {
+    let (_, filter) = export_filter(&logged_in, &query, jobs)?;
+    let (start, end) = crate::reporting::period::bounds(Some(filter.from), Some(filter.to), jobs.settings.time_zone);
+    let (start, end) = (start.unwrap_or_default(), end.unwrap_or_default());
+    let rows = crate::db::repo::responses::comments(&jobs.db, start, end, filter.direction.as_deref()).await?;
+    let locale = query.locale.and_then(crate::domain::Locale::parse).unwrap_or_default();
+    let delimiter = if locale == crate::domain::Locale::Fr { b';' } else { b',' };
+    let mut writer = csv::WriterBuilder::new().delimiter(delimiter).from_writer(Vec::new());
+    let write = |writer: &mut csv::Writer<Vec<u8>>, record: &[String]| {
+        writer.write_record(record).map_err(|e| sea_orm::DbErr::Custom(format!("cannot write the CSV: {e}")))
+    };
+    write(&mut writer, &["date", "direction", "channel", "score", "comment"].map(String::from))?;
+    let zone = jobs.settings.time_zone;
+    for row in &rows {
+        let date = row.submitted_at.with_timezone(&zone).date_naive().to_string();
+        let record = [
+            date,
+            row.direction.clone(),
+            row.channel.clone(),
+            row.overall_score.to_string(),
+            dashboard::anonymise(&row.comment),
+        ];
+        write(&mut writer, &record)?;
+    }
+    let body = String::from_utf8(writer.into_inner().map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?)
+        .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+    let details = serde_json::json!({"comments": rows.len(), "from": filter.from, "to": filter.to, "direction": filter.direction});
+    crate::db::repo::audit::record(
+        &jobs.db,
+        jobs.clock.now(),
+        &logged_in.user.actor(),
+        "export.comments",
+        None,
+        Some(details),
+    )
+    .await?;
+    Ok(CsvFile { name: format!("commentaires-{}-{}.csv", filter.from, filter.to), body })
 }

@@ -127,9 +127,87 @@ async fn a_follow_up_moves_through_its_states(backend: Backend) {
     assert_eq!(changes, ["in_progress", "done"]);
 }
 
+/// The CSV exports: the figures of the API for the same filter, French (`;`, "7,8") or English;
+/// the comments anonymised; for analysts only; each export in the audit log.
+async fn exports_give_the_api_figures_and_no_contact(backend: Backend) {
+    use crate::factories::{Reference, response_row};
+    let (app, key) = imported(backend).await;
+    let reference = Reference {
+        directions: satisfaction::db::repo::directions::list(&app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.code, d.id))
+            .collect(),
+        channels: satisfaction::db::entities::channel::Entity::find()
+            .all(&app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.code, c.id))
+            .collect(),
+    };
+    let at = "2022-06-15T15:00:00Z".parse().unwrap();
+    let mut row = response_row(reference.direction("TP"), reference.channel("phone"), "TP:phone", 2, 1.0, at);
+    row.comment = Some("Rappelez-moi : marie.roy@courriel.example ou 418 555-0134".into());
+    satisfaction::responses::store::store(&app.db, app.jobs.settings.time_zone, row).await.unwrap();
+    user(&app, "analyste@ville.example", Role::Analyst, None).await;
+    user(&app, "lecteur@ville.example", Role::Viewer, None).await;
+
+    login(&app.client, "lecteur@ville.example", PASSWORD).await;
+    let refused = app
+        .client
+        .get("/dashboard/export.csv?period=custom&from=2022-01-01&to=2022-12-31&by=direction")
+        .dispatch()
+        .await;
+    assert_eq!(refused.status(), Status::Forbidden, "viewers see figures only");
+    crate::accounts::logout(&app.client).await;
+
+    login(&app.client, "analyste@ville.example", PASSWORD).await;
+    let response = app
+        .client
+        .get("/dashboard/export.csv?period=custom&from=2022-01-01&to=2022-12-31&by=direction")
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::Ok);
+    assert!(response.headers().get_one("Content-Disposition").unwrap().contains("attachment"));
+    let csv = response.into_string().await.unwrap();
+    let (_, api) = app.get_json(&key, "/api/v1/stats?from=2022-01-01&to=2022-12-31&by=direction").await;
+    let first = csv.lines().nth(1).unwrap();
+    let mean = api["overall"]["mean"].as_f64().unwrap().to_string().replace('.', ",");
+    assert!(first.starts_with(";;;") && first.contains(&format!(";{mean};")), "{first} vs {mean}");
+    assert_eq!(csv.lines().count(), 1 + 1 + api["groups"].as_array().unwrap().len());
+    let english = app
+        .client
+        .get("/dashboard/export.csv?period=custom&from=2022-01-01&to=2022-12-31&by=direction&locale=en")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(english.lines().nth(1).unwrap().contains(&format!(",{},", api["overall"]["mean"].as_f64().unwrap())));
+
+    let comments = app
+        .client
+        .get("/dashboard/comments.csv?period=custom&from=2022-01-01&to=2022-12-31")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(comments.contains("Rappelez-moi : [courriel] ou [téléphone]"), "{comments}");
+    for everything in [&csv, &english, &comments] {
+        assert!(!everything.contains('@') && !everything.contains("555-0134"), "no contact in an export");
+    }
+    let audit = satisfaction::db::entities::audit_log::Entity::find().all(&app.db).await.unwrap();
+    let exports = audit.iter().filter(|a| a.action.starts_with("export.")).count();
+    assert_eq!(exports, 3);
+}
+
 use sea_orm::EntityTrait;
 
 on_both_databases!(
+    exports_give_the_api_figures_and_no_contact,
     the_overview_shows_the_figures_of_the_api,
     a_scoped_viewer_sees_only_their_direction_on_the_dashboard,
     a_follow_up_moves_through_its_states,

@@ -67,3 +67,33 @@ pub async fn update(
     active.request_closed_at = Set(new.request_closed_at);
     active.update(db).await
 }
+
+/// A comment for the anonymised export.
+#[derive(Debug, Clone, sea_orm::FromQueryResult)]
+pub struct CommentRow {
+    pub submitted_at: chrono::DateTime<chrono::Utc>,
+    pub direction: String,
+    pub channel: String,
+    pub overall_score: i16,
+    pub comment: String,
+}
+
+/// The comments of responses submitted in `[from, to)`, of one direction (code) when given.
+pub async fn comments(
+    db: &impl ConnectionTrait,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+    direction: Option<&str>,
+) -> Result<Vec<CommentRow>, DbErr> {
+    use sea_orm::FromQueryResult;
+    let mut params = crate::db::sql::Params::new(db.get_database_backend());
+    let (start, end) = (params.bind(from), params.bind(to));
+    let scope = direction.map(|code| format!(" AND d.code = {}", params.bind(code))).unwrap_or_default();
+    let sql = format!(
+        "SELECT r.submitted_at, d.code AS direction, c.code AS channel, r.overall_score, r.comment FROM responses r \
+         JOIN directions d ON d.id = r.direction_id JOIN channels c ON c.id = r.channel_id \
+         WHERE r.comment IS NOT NULL AND r.comment <> '' AND r.submitted_at >= {start} AND r.submitted_at < {end}{scope} \
+         ORDER BY r.submitted_at, r.id"
+    );
+    CommentRow::find_by_statement(params.statement(sql)).all(db).await
+}
