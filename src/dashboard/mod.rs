@@ -450,3 +450,154 @@ mod tests {
         assert!(Filter::parse(Some("custom"), Some("2026-02-01"), None, None, None, None, today).is_err());
     }
 }
+
+/// A share of the answers to a choice item.
+#[derive(Debug, Clone, Serialize)]
+pub struct Share {
+    pub label: String,
+    pub count: String,
+    pub percent: String,
+}
+
+/// A comment shown to analysts on a group's page (stored as written, escaped by the template).
+#[derive(Debug, Clone, Serialize)]
+pub struct Comment {
+    pub date: String,
+    pub score: i16,
+    pub channel: String,
+    pub text: String,
+}
+
+/// A direction's or a channel's page: its overview, its drivers, what citizens got and how many
+/// contacts it took, and (for those allowed) its comments.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupPage {
+    pub name: String,
+    pub overview: Overview,
+    pub drivers: BarsChart,
+    pub outcome: Vec<Share>,
+    pub contacts: Vec<Share>,
+    pub comments: Option<Vec<Comment>>,
+}
+
+/// Which kind of group a page is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupKind {
+    Direction,
+    Channel,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn group_page(
+    db: &impl ConnectionTrait,
+    settings: &Settings,
+    scope: &Scope,
+    filter: &Filter,
+    kind: GroupKind,
+    code: &str,
+    with_comments: bool,
+    locale: Locale,
+) -> Result<GroupPage, ReportError> {
+    use sea_orm::EntityTrait;
+    let fr = locale == Locale::Fr;
+    let mut filter = filter.clone();
+    let name = match kind {
+        GroupKind::Direction => {
+            let direction = repo::directions::find_by_code(db, code)
+                .await?
+                .ok_or_else(|| ReportError::Invalid(format!("unknown direction code {code:?}")))?;
+            filter.direction = Some(direction.code.clone());
+            if fr { direction.name_fr } else { direction.name_en }
+        }
+        GroupKind::Channel => {
+            let channel = crate::db::entities::channel::Entity::find()
+                .all(db)
+                .await?
+                .into_iter()
+                .find(|c| c.code == code)
+                .ok_or_else(|| ReportError::Invalid(format!("unknown channel {code:?}")))?;
+            filter.channel = Some(channel.code.clone());
+            if fr { channel.name_fr } else { channel.name_en }
+        }
+    };
+    let overview = overview(db, settings, scope, &filter, locale).await?;
+    // The drivers are given with design weights (the adjustment applies to the overall score).
+    let weighting = if filter.weighting == "unweighted" { "unweighted" } else { "design" };
+    let drivers = analysis::drivers(
+        db,
+        settings,
+        scope,
+        &StatsQuery { weighting: Some(weighting.into()), ..filter.query("", filter.from, filter.to) },
+    )
+    .await?;
+    let driver_rows: Vec<BarInput> = drivers
+        .drivers
+        .iter()
+        .map(|d| {
+            let label = crate::i18n::translate(locale, &format!("driver.{}", d.driver)).unwrap_or(d.driver);
+            let r = d.correlation.r.map(|r| format!(" (r = {})", number(Some(r), 2, locale))).unwrap_or_default();
+            BarInput {
+                label: format!("{label}{r}"),
+                mean: d.mean,
+                ci_low: d.ci_low,
+                ci_high: d.ci_high,
+                n: d.n,
+                suppressed: d.suppressed,
+                significance: 0,
+            }
+        })
+        .collect();
+    let title = if fr {
+        "Les facteurs de satisfaction (moyenne, corrélation r avec la note globale)"
+    } else {
+        "Drivers (mean, correlation r with the overall score)"
+    };
+    let drivers = charts::bars("drivers", title, None, &driver_rows, locale, settings.stats.min_n);
+    let (start, end) = reporting::period::bounds(Some(filter.from), Some(filter.to), settings.time_zone);
+    let (start, end) = (start.unwrap_or_default(), end.unwrap_or_default());
+    let shares = |counts: Vec<(String, i64)>, order: &[(&str, &str, &str)]| -> Vec<Share> {
+        let total: i64 = counts.iter().map(|(_, n)| n).sum();
+        order
+            .iter()
+            .map(|(value, fr_label, en_label)| {
+                let n = counts.iter().find(|(v, _)| v == value).map_or(0, |(_, n)| *n);
+                Share {
+                    label: if fr { (*fr_label).to_owned() } else { (*en_label).to_owned() },
+                    count: integer(n as u64, locale),
+                    percent: format!("{} %", number((total > 0).then(|| 100.0 * n as f64 / total as f64), 0, locale)),
+                }
+            })
+            .collect()
+    };
+    let (direction, channel) = (filter.direction.as_deref(), filter.channel.as_deref());
+    let outcome = shares(
+        repo::responses::choice_counts(db, "outcome", start, end, direction, channel).await?,
+        &[("yes", "Oui", "Yes"), ("partly", "En partie", "Partly"), ("no", "Non", "No")],
+    );
+    let contacts = shares(
+        repo::responses::choice_counts(db, "contacts", start, end, direction, channel).await?,
+        &[("1", "Une fois", "Once"), ("2", "Deux fois", "Twice"), ("3+", "Trois fois ou plus", "Three times or more")],
+    );
+    let comments = if with_comments {
+        let zone = settings.time_zone;
+        let mut rows = repo::responses::comments(db, start, end, direction).await?;
+        if let Some(channel) = channel {
+            rows.retain(|r| r.channel == channel);
+        }
+        rows.reverse();
+        Some(
+            rows.into_iter()
+                .take(50)
+                .map(|r| Comment {
+                    date: r.submitted_at.with_timezone(&zone).date_naive().to_string(),
+                    score: r.overall_score,
+                    channel: r.channel,
+                    text: r.comment,
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
+    Ok(GroupPage { name, overview, drivers, outcome, contacts, comments })
+}

@@ -88,7 +88,7 @@ async fn overview(
         )
     };
     // The filter as a query string, for the export links (analysts and administrators).
-    let export_query = filter.as_ref().filter(|_| follow_ups.is_some()).map(|f| {
+    let filter_query = filter.as_ref().map(|f| {
         let mut pairs = url::form_urlencoded::Serializer::new(String::new());
         pairs.append_pair("period", f.preset.as_str());
         pairs.append_pair("from", &f.from.to_string());
@@ -102,7 +102,9 @@ async fn overview(
         }
         pairs.finish()
     });
+    let export_query = filter_query.clone().filter(|_| follow_ups.is_some());
     let ctx = context! {
+        filter_query,
         export_query,
         follow_ups,
         path => meta.path.clone(),
@@ -129,7 +131,7 @@ fn anonymous() -> Redirect {
 }
 
 pub fn routes() -> Vec<rocket::Route> {
-    routes![overview, anonymous, follow_ups, update_follow_up, export, export_comments]
+    routes![overview, anonymous, follow_ups, update_follow_up, export, export_comments, direction_page, channel_page]
 }
 
 /// Who may read comments and work follow-ups: analysts and administrators (a viewer sees
@@ -368,4 +370,58 @@ async fn export_comments(logged_in: LoggedIn, query: ExportQuery<'_>, jobs: &Sta
     )
     .await?;
     Ok(CsvFile { name: format!("commentaires-{}-{}.csv", filter.from, filter.to), body })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn group(
+    kind: dashboard::GroupKind,
+    code: &str,
+    logged_in: &LoggedIn,
+    query: &ExportQuery<'_>,
+    jobs: &Jobs,
+    templates: &Templates,
+    meta: &PageMeta,
+) -> Result<RawHtml<String>, AppError> {
+    let scope = logged_in.user.direction.clone().map_or(Scope::All, Scope::Direction);
+    let today = jobs.clock.now().with_timezone(&jobs.settings.time_zone).date_naive();
+    let direction = match &scope {
+        Scope::Direction(own) => Some(own.as_str()),
+        Scope::All => query.direction,
+    };
+    let filter = Filter::parse(query.period, query.from, query.to, direction, query.channel, query.weighting, today)
+        .map_err(|e| AppError::Report(crate::reporting::ReportError::Invalid(e)))?;
+    let with_comments = logged_in.user.role != crate::domain::Role::Viewer;
+    let page = dashboard::group_page(&jobs.db, &jobs.settings, &scope, &filter, kind, code, with_comments, meta.locale)
+        .await?;
+    let mut back = url::form_urlencoded::Serializer::new(String::new());
+    back.append_pair("period", filter.preset.as_str());
+    back.append_pair("from", &filter.from.to_string());
+    back.append_pair("to", &filter.to.to_string());
+    back.append_pair("weighting", &filter.weighting);
+    let ctx = context! { path => meta.path.clone(), g => Value::from(minijinja::value::Serde(page)), back_query => back.finish() };
+    Ok(RawHtml(templates.render("dashboard_group.html.j2", meta.locale, ctx)?))
+}
+
+#[get("/dashboard/direction/<code>?<query..>")]
+async fn direction_page(
+    code: &str,
+    logged_in: LoggedIn,
+    query: ExportQuery<'_>,
+    jobs: &State<Jobs>,
+    templates: &State<Templates>,
+    meta: PageMeta,
+) -> Result<RawHtml<String>, AppError> {
+    group(dashboard::GroupKind::Direction, code, &logged_in, &query, jobs, templates, &meta).await
+}
+
+#[get("/dashboard/channel/<code>?<query..>")]
+async fn channel_page(
+    code: &str,
+    logged_in: LoggedIn,
+    query: ExportQuery<'_>,
+    jobs: &State<Jobs>,
+    templates: &State<Templates>,
+    meta: PageMeta,
+) -> Result<RawHtml<String>, AppError> {
+    group(dashboard::GroupKind::Channel, code, &logged_in, &query, jobs, templates, &meta).await
 }

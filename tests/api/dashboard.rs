@@ -204,9 +204,40 @@ async fn exports_give_the_api_figures_and_no_contact(backend: Backend) {
     assert_eq!(exports, 3);
 }
 
+/// A direction's page: its own figures (those of the API for that direction), its drivers and
+/// shares; comments for analysts only; a scoped viewer cannot open another direction's page.
+async fn a_direction_page_shows_that_direction(backend: Backend) {
+    let (app, key) = imported(backend).await;
+    user(&app, "analyste@ville.example", Role::Analyst, None).await;
+    user(&app, "tp@ville.example", Role::Viewer, Some("TP")).await;
+    login(&app.client, "analyste@ville.example", PASSWORD).await;
+    let page = app.client.get("/dashboard/direction/TP?period=custom&from=2022-01-01&to=2022-12-31").dispatch().await;
+    assert_eq!(page.status(), Status::Ok);
+    let html = page.into_string().await.unwrap();
+    let (_, tp) = app.get_json(&key, "/api/v1/stats?from=2022-01-01&to=2022-12-31&direction=TP").await;
+    let mean = number(tp["overall"]["mean"].as_f64(), 1, Locale::Fr);
+    assert!(html.contains(&format!("<span class=\"value\">{mean}</span> / 10")), "TP's figure");
+    assert!(html.contains("Les facteurs de satisfaction") && html.contains("Commentaires récents"));
+    let channel = app.client.get("/dashboard/channel/phone?period=this_year").dispatch().await;
+    assert_eq!(channel.status(), Status::Ok);
+    assert_eq!(
+        app.client.get("/dashboard/direction/NOPE?period=this_year").dispatch().await.status(),
+        Status::BadRequest
+    );
+    crate::accounts::logout(&app.client).await;
+
+    login(&app.client, "tp@ville.example", PASSWORD).await;
+    let own = app.client.get("/dashboard/direction/TP?period=custom&from=2022-01-01&to=2022-12-31").dispatch().await;
+    assert_eq!(own.status(), Status::Ok);
+    assert!(!own.into_string().await.unwrap().contains("Commentaires récents"), "no comments for a viewer");
+    let other = app.client.get("/dashboard/direction/ENV?period=custom&from=2022-01-01&to=2022-12-31").dispatch().await;
+    assert_eq!(other.status(), Status::Forbidden);
+}
+
 use sea_orm::EntityTrait;
 
 on_both_databases!(
+    a_direction_page_shows_that_direction,
     exports_give_the_api_figures_and_no_contact,
     the_overview_shows_the_figures_of_the_api,
     a_scoped_viewer_sees_only_their_direction_on_the_dashboard,

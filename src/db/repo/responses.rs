@@ -97,3 +97,48 @@ pub async fn comments(
     );
     CommentRow::find_by_statement(params.statement(sql)).all(db).await
 }
+
+/// How many responses of `[from, to)` gave each answer to a choice item (`outcome`, `contacts`),
+/// of one direction and one channel (codes) when given.
+pub async fn choice_counts(
+    db: &impl ConnectionTrait,
+    item: &str,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+    direction: Option<&str>,
+    channel: Option<&str>,
+) -> Result<Vec<(String, i64)>, DbErr> {
+    #[derive(sea_orm::FromQueryResult)]
+    struct Row {
+        value: Option<String>,
+        n: i64,
+    }
+    use sea_orm::FromQueryResult;
+    let backend = db.get_database_backend();
+    let mut params = crate::db::sql::Params::new(backend);
+    let path = params.bind(if backend == sea_orm::DbBackend::Postgres { item.to_owned() } else { format!("$.{item}") });
+    let value = if backend == sea_orm::DbBackend::Postgres {
+        format!("(r.answers::jsonb ->> {path})")
+    } else {
+        format!("json_extract(r.answers, {path})")
+    };
+    let (start, end) = (params.bind(from), params.bind(to));
+    let mut filter = String::new();
+    if let Some(code) = direction {
+        filter.push_str(&format!(" AND d.code = {}", params.bind(code)));
+    }
+    if let Some(code) = channel {
+        filter.push_str(&format!(" AND c.code = {}", params.bind(code)));
+    }
+    let sql = format!(
+        "SELECT {value} AS value, COUNT(*) AS n FROM responses r JOIN directions d ON d.id = r.direction_id \
+         JOIN channels c ON c.id = r.channel_id WHERE r.submitted_at >= {start} AND r.submitted_at < {end}{filter} \
+         GROUP BY 1"
+    );
+    Ok(Row::find_by_statement(params.statement(sql))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.value.map(|v| (v, r.n)))
+        .collect())
+}
