@@ -163,6 +163,14 @@ pub struct Overview {
     pub trend: TrendChart,
 }
 
+/// A share as "68 %" (no figure: "—").
+fn percent(share: Option<f64>, locale: Locale) -> String {
+    match share {
+        Some(p) => format!("{} %", number(Some(p * 100.0), 0, locale)),
+        None => "—".to_owned(),
+    }
+}
+
 /// Bars from a breakdown and its comparison of each group with the rest.
 fn bar_inputs(
     groups: &[crate::stats::estimate::GroupEstimate],
@@ -306,9 +314,9 @@ pub async fn overview(
         n: integer(now.overall.n, locale),
         mean: number(now.overall.mean, 1, locale),
         margin: format!("± {}", number(half_width, 1, locale)),
-        satisfied: format!("{} %", number(now.overall.satisfied.estimate.map(|p| p * 100.0), 0, locale)),
+        satisfied: percent(now.overall.satisfied.estimate, locale),
         nps: number(now.overall.nps.estimate, 0, locale),
-        response_rate: format!("{} %", number(rates.overall.rr2.map(|r| r * 100.0), 0, locale)),
+        response_rate: percent(rates.overall.rr2, locale),
         change: change_text,
         change_significant: significant,
         previous: number(previous.overall.mean, 1, locale),
@@ -564,7 +572,7 @@ pub async fn group_page(
                 Share {
                     label: if fr { (*fr_label).to_owned() } else { (*en_label).to_owned() },
                     count: integer(n as u64, locale),
-                    percent: format!("{} %", number((total > 0).then(|| 100.0 * n as f64 / total as f64), 0, locale)),
+                    percent: percent((total > 0).then(|| n as f64 / total as f64), locale),
                 }
             })
             .collect()

@@ -307,6 +307,167 @@ async fn operations_in_a_browser(backend: Backend) {
     shutdown.notify();
 }
 
+/// Management in the browser: log in, change the period and direction filters, open a direction
+/// page, mark a follow-up done, download the CSV; screenshots of the overview at desktop and phone
+/// widths; axe-core finds nothing on the overview, a direction page and the follow-ups page.
+async fn the_dashboard_in_a_browser(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let port = free_port();
+    let downloads = tempfile::tempdir().unwrap();
+    let figment = test_figment(&database.url).merge(("port", port)).merge(("address", "127.0.0.1"));
+    let application = app::build_with_clock(figment, Clock::fixed(now())).await.expect("application builds");
+    let jobs = application.jobs.clone();
+    let db = jobs.db.clone();
+    let ignited = application.rocket.ignite().await.expect("rocket ignites");
+    let shutdown = ignited.shutdown();
+    tokio::spawn(ignited.launch());
+    wait_for(port).await;
+    let base = format!("http://127.0.0.1:{port}");
+    // A year of responses (the R reference data), and one follow-up from a survey.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("historique.csv");
+    std::fs::write(&file, crate::stats::responses_csv()).unwrap();
+    let report = dir.path().join("rejets.csv");
+    jobs.import_file(satisfaction::jobs::FileKind::Responses, &file, &report, &mut |_, _, _| {}).await.unwrap();
+    // TP was registered by the import.
+    let reference = Reference {
+        directions: satisfaction::db::repo::directions::list(&db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.code, d.id))
+            .collect(),
+        channels: satisfaction::db::entities::channel::Entity::find()
+            .all(&db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.code, c.id))
+            .collect(),
+    };
+    let request = insert_request(&db, &reference, &RequestRow::closed("REQ-2026-500", now())).await.unwrap();
+    let invitation = insert_invitation(&db, InvitationRow::of(&request, "TP:phone", 0.5, now())).await.unwrap();
+    let mut row = crate::factories::response_row(request.direction_id, request.channel_id, "TP:phone", 2, 2.0, now());
+    (row.invitation_id, row.comment) = (Some(invitation.id), Some("Trop long, personne ne rappelle.".into()));
+    satisfaction::survey::submit(&db, jobs.settings.time_zone, row, Some("low_score")).await.unwrap();
+    let password = "une phrase de passe assez longue";
+    let analyst = satisfaction::accounts::NewUser {
+        email: satisfaction::domain::Email::parse("analyste@ville.example").unwrap(),
+        password: password.into(),
+        role: satisfaction::domain::Role::Analyst,
+        direction_code: None,
+    };
+    satisfaction::accounts::create_user(&db, analyst, "test", now()).await.unwrap();
+
+    let axe = axe_source();
+    let (_driver, client) = desktop_browser(downloads.path()).await;
+    client.goto(&format!("{base}/login")).await.unwrap();
+    client.find(Locator::Css("#email")).await.unwrap().send_keys("analyste@ville.example").await.unwrap();
+    client.find(Locator::Css("#password")).await.unwrap().send_keys(password).await.unwrap();
+    client.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_for_text(&client, "Tableau de bord").await;
+
+    // The filters: last year (2022 in the reference data is long ago: a custom range), then TP.
+    client.goto(&format!("{base}/dashboard?period=custom&from=2022-01-01&to=2022-12-31")).await.unwrap();
+    wait_for_text(&client, "19 fois sur 20").await;
+    assert_accessible(&client, &axe, "overview").await;
+    let artifacts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/e2e");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    std::fs::write(artifacts.join(format!("dashboard-desktop-{backend:?}.png")), client.screenshot().await.unwrap())
+        .unwrap();
+    client.find(Locator::Css("#direction option[value=TP]")).await.unwrap().click().await.unwrap();
+    client.find(Locator::Css("form.filters button")).await.unwrap().click().await.unwrap();
+    for _ in 0..100 {
+        if client.current_url().await.unwrap().as_str().contains("direction=TP") {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+    assert!(client.current_url().await.unwrap().as_str().contains("direction=TP"), "the filter is in the URL");
+
+    // A direction's page.
+    client.goto(&format!("{base}/dashboard/direction/TP?period=custom&from=2022-01-01&to=2022-12-31")).await.unwrap();
+    wait_for_text(&client, "Les facteurs de satisfaction").await;
+    assert_accessible(&client, &axe, "direction page").await;
+
+    // The follow-up, marked done.
+    client.goto(&format!("{base}/dashboard/follow-ups")).await.unwrap();
+    wait_for_text(&client, "REQ-2026-500").await;
+    assert_accessible(&client, &axe, "follow-ups").await;
+    client
+        .find(Locator::Css("form.follow-up-form select[name=status] option[value=done]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client.find(Locator::Css("form.follow-up-form button")).await.unwrap().click().await.unwrap();
+    wait_for_text(&client, "Suivi enregistré").await;
+    let counts = satisfaction::db::repo::follow_ups::counts(&db, None).await.unwrap();
+    assert_eq!(counts, vec![("done".to_owned(), 1)]);
+
+    // The CSV, downloaded by the browser.
+    client.goto(&format!("{base}/dashboard?period=custom&from=2022-01-01&to=2022-12-31")).await.unwrap();
+    wait_for_text(&client, "Exporter (CSV)").await;
+    client.find(Locator::Css("a[href*='export.csv'][href*='by=direction']")).await.unwrap().click().await.unwrap();
+    let mut csv = None;
+    for _ in 0..100 {
+        csv = std::fs::read_dir(downloads.path())
+            .unwrap()
+            .flatten()
+            .find(|e| e.path().extension().is_some_and(|x| x == "csv"))
+            .map(|e| std::fs::read_to_string(e.path()).unwrap());
+        if csv.is_some() {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+    let csv = csv.expect("the CSV was downloaded");
+    assert!(csv.starts_with("direction;channel;month;n"), "{csv}");
+    client.close().await.unwrap();
+
+    // The overview on a phone.
+    let (_phone_driver, phone) = browser().await;
+    phone.goto(&format!("{base}/login")).await.unwrap();
+    phone.find(Locator::Css("#email")).await.unwrap().send_keys("analyste@ville.example").await.unwrap();
+    phone.find(Locator::Css("#password")).await.unwrap().send_keys(password).await.unwrap();
+    phone.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_for_text(&phone, "Tableau de bord").await;
+    phone.goto(&format!("{base}/dashboard?period=custom&from=2022-01-01&to=2022-12-31")).await.unwrap();
+    wait_for_text(&phone, "19 fois sur 20").await;
+    assert_accessible(&phone, &axe, "overview on a phone").await;
+    std::fs::write(artifacts.join(format!("dashboard-phone-{backend:?}.png")), phone.screenshot().await.unwrap())
+        .unwrap();
+    phone.close().await.unwrap();
+    shutdown.notify();
+}
+
+/// Chromium at 1280 × 900, downloading into `downloads`.
+async fn desktop_browser(downloads: &std::path::Path) -> (Driver, Client) {
+    let port = free_port();
+    let driver = std::process::Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("chromedriver is installed (apt-get install chromium chromium-driver)");
+    let driver = Driver(driver);
+    wait_for(port).await;
+    let capabilities = json!({"goog:chromeOptions": {
+        "binary": "/usr/bin/chromium",
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"],
+        "prefs": {"download.default_directory": downloads.display().to_string(), "download.prompt_for_download": false}
+    }});
+    let capabilities = capabilities.as_object().unwrap().clone();
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a Chromium session");
+    (driver, client)
+}
+
 use sea_orm::EntityTrait;
 
-on_both_databases!(survey_in_a_phone_browser, operations_in_a_browser);
+on_both_databases!(survey_in_a_phone_browser, operations_in_a_browser, the_dashboard_in_a_browser);

@@ -15,7 +15,7 @@ use satisfaction::db::repo::cells::Split;
 /// tests/reference/survey_reference.csv as a `satisfaction import responses` file; the
 /// submission times put each response in its month in Toronto time (one of them at 22:00 on
 /// 31 January local time, which is already February in UTC).
-fn responses_csv() -> String {
+pub(crate) fn responses_csv() -> String {
     let reference = include_str!("../reference/survey_reference.csv");
     let mut csv = String::from("response_id,agency_responsible,channel,stratum,weight,score,submitted_at\n");
     for (i, line) in reference.lines().skip(1).enumerate() {
