@@ -81,6 +81,7 @@ async fn bench(backend: &str, url: &str, n: u64) {
             }
         }
     }
+    time_overviews(backend, &conn, &settings).await;
     for (period, from, to) in periods {
         let query = StatsQuery { from: Some(from.into()), to: Some(to.into()), ..Default::default() };
         let mut times = Vec::new();
@@ -95,6 +96,40 @@ async fn bench(backend: &str, url: &str, n: u64) {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         println!(
             "{backend}: {period:<18} drivers (5, with r)          median {:>8.1} ms  (min {:.1}, max {:.1})",
+            ms(times[2]),
+            ms(times[0]),
+            ms(times[4])
+        );
+    }
+}
+
+/// The dashboard's overview (headline, previous period, response rate, two breakdowns with their
+/// tests, a year's trend) for every period preset as of the data's last day, and a custom range.
+async fn time_overviews(backend: &str, conn: &DatabaseConnection, settings: &Settings) {
+    use satisfaction::dashboard::{self, Filter};
+    let today = chrono::NaiveDate::from_ymd_opt(2022, 12, 31).expect("a date");
+    for (preset, from, to) in [
+        ("last_30_days", None, None),
+        ("last_quarter", None, None),
+        ("this_year", None, None),
+        ("last_year", None, None),
+        ("custom", Some("2022-02-15"), Some("2022-05-14")),
+    ] {
+        let filter = Filter::parse(Some(preset), from, to, None, None, None, today).expect("a filter");
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let started = Instant::now();
+            let overview =
+                dashboard::overview(conn, settings, &reporting::Scope::All, &filter, satisfaction::domain::Locale::Fr)
+                    .await
+                    .expect("overview");
+            times.push(started.elapsed());
+            assert!(preset == "last_year" || !overview.mean.is_empty());
+        }
+        times.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!(
+            "{backend}: dashboard overview, {preset:<14} median {:>8.1} ms  (min {:.1}, max {:.1})",
             ms(times[2]),
             ms(times[0]),
             ms(times[4])
