@@ -262,6 +262,12 @@ pub struct CsvFile {
     body: String,
 }
 
+impl CsvFile {
+    pub fn new(name: &str, body: String) -> CsvFile {
+        CsvFile { name: name.to_owned(), body }
+    }
+}
+
 impl<'r> rocket::response::Responder<'r, 'static> for CsvFile {
     fn respond_to(self, _: &'r rocket::Request<'_>) -> rocket::response::Result<'static> {
         rocket::Response::build()

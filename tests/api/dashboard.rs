@@ -187,6 +187,15 @@ async fn exports_give_the_api_figures_and_no_contact(backend: Backend) {
         .unwrap();
     assert!(english.lines().nth(1).unwrap().contains(&format!(",{},", api["overall"]["mean"].as_f64().unwrap())));
 
+    // The API gives the same CSV with `format=csv` (French by default, `locale=en`).
+    let request = app
+        .client
+        .get("/api/v1/stats?from=2022-01-01&to=2022-12-31&by=direction&format=csv&locale=en")
+        .header(rocket::http::Header::new("Authorization", format!("Bearer {key}")));
+    let api_csv = request.dispatch().await.into_string().await.unwrap();
+    assert_eq!(api_csv, english, "the API's CSV and the dashboard's are the same");
+    let (status, _) = app.get_json(&key, "/api/v1/stats?format=xml").await;
+    assert_eq!(status, Status::BadRequest);
     let comments = app
         .client
         .get("/dashboard/comments.csv?period=custom&from=2022-01-01&to=2022-12-31")

@@ -53,15 +53,33 @@ impl CommonParams<'_> {
     }
 }
 
-#[get("/api/v1/stats?<common..>")]
+/// JSON by default; `format=csv` gives the same figures as CSV for a spreadsheet — French (`;`
+/// and a decimal comma) unless `locale=en`.
+#[get("/api/v1/stats?<format>&<locale>&<common..>")]
 async fn get_stats(
     reader: Reader,
     jobs: &State<Jobs>,
     known: KnownQuery,
+    format: Option<&str>,
+    locale: Option<&str>,
     common: CommonParams<'_>,
-) -> Result<Json<StatsResponse>, AppError> {
-    known.only(&COMMON)?;
-    Ok(Json(reporting::stats(&jobs.db, &jobs.settings, &reader.scope, &common.into_query()?).await?))
+) -> Result<rocket::Either<Json<StatsResponse>, crate::web::dashboard::CsvFile>, AppError> {
+    known.only(&[&COMMON[..], &["format", "locale"]].concat())?;
+    let response = reporting::stats(&jobs.db, &jobs.settings, &reader.scope, &common.into_query()?).await?;
+    match format.map(str::trim) {
+        None | Some("") | Some("json") => Ok(rocket::Either::Left(Json(response))),
+        Some("csv") => {
+            let locale = match locale.map(str::trim) {
+                None | Some("") => crate::domain::Locale::Fr,
+                Some(raw) => crate::domain::Locale::parse(raw)
+                    .ok_or_else(|| ReportError::Invalid(format!("locale must be fr or en, got {raw:?}")))?,
+            };
+            let body = crate::reporting::export::to_csv_for(&response, locale)
+                .map_err(|e| sea_orm::DbErr::Custom(format!("cannot write the CSV: {e}")))?;
+            Ok(rocket::Either::Right(crate::web::dashboard::CsvFile::new("satisfaction.csv", body)))
+        }
+        Some(other) => Err(ReportError::Invalid(format!("format must be json or csv, got {other:?}")).into()),
+    }
 }
 
 /// `a_from, a_to, b_from, b_to`: two periods; or `by`: each group against the rest (Holm).
