@@ -213,24 +213,40 @@ pub async fn overview(
 ) -> Result<Overview, ReportError> {
     let fr = locale == Locale::Fr;
     let (from, to) = (filter.from, filter.to);
-    let now = reporting::stats(db, settings, scope, &filter.query("", from, to)).await?;
     let length = to - from + Duration::days(1);
     let (previous_from, previous_to) = (from - length, from - Duration::days(1));
-    let previous = reporting::stats(db, settings, scope, &filter.query("", previous_from, previous_to)).await?;
-    let change = analysis::compare(
-        db,
-        settings,
-        scope,
-        &CompareQuery {
-            a_from: Some(from.to_string()),
-            a_to: Some(to.to_string()),
-            b_from: Some(previous_from.to_string()),
-            b_to: Some(previous_to.to_string()),
-            common: filter.query("", from, to),
-        },
-    )
-    .await?;
-    let rates = analysis::response_rates(db, settings, scope, &filter.query("", from, to)).await?;
+    let trend_from = Month::containing(to).first_day() - Duration::days(1);
+    let trend_from =
+        (0..10).fold(Month::containing(trend_from), |m, _| Month::containing(m.first_day() - Duration::days(1)));
+    let (headline, previous_query, whole, by_direction_query, by_channel_query, monthly_query) = (
+        filter.query("", from, to),
+        filter.query("", previous_from, previous_to),
+        filter.query("", from, to),
+        filter.query("direction", from, to),
+        filter.query("channel", from, to),
+        filter.query("month", trend_from.first_day(), to),
+    );
+    let change_query = CompareQuery {
+        a_from: Some(from.to_string()),
+        a_to: Some(to.to_string()),
+        b_from: Some(previous_from.to_string()),
+        b_to: Some(previous_to.to_string()),
+        common: whole.clone(),
+    };
+    let direction_compare = CompareQuery { common: by_direction_query.clone(), ..CompareQuery::default() };
+    let channel_compare = CompareQuery { common: by_channel_query.clone(), ..CompareQuery::default() };
+    // The figures are independent: asked at once, each on its own pooled connection.
+    let (now, previous, change, rates, by_direction, direction_tests, by_channel, channel_tests, monthly) = tokio::try_join!(
+        reporting::stats(db, settings, scope, &headline),
+        reporting::stats(db, settings, scope, &previous_query),
+        analysis::compare(db, settings, scope, &change_query),
+        analysis::response_rates(db, settings, scope, &whole),
+        reporting::stats(db, settings, scope, &by_direction_query),
+        analysis::compare(db, settings, scope, &direction_compare),
+        reporting::stats(db, settings, scope, &by_channel_query),
+        analysis::compare(db, settings, scope, &channel_compare),
+        reporting::stats(db, settings, scope, &monthly_query),
+    )?;
 
     let directions = repo::directions::list(db).await?;
     let direction_name = |code: &str| {
@@ -249,26 +265,6 @@ pub async fn overview(
             .find(|c| c.code == code)
             .map_or(code.to_owned(), |c| if fr { c.name_fr.clone() } else { c.name_en.clone() })
     };
-    let by_direction = reporting::stats(db, settings, scope, &filter.query("direction", from, to)).await?;
-    let direction_tests = analysis::compare(
-        db,
-        settings,
-        scope,
-        &CompareQuery { common: filter.query("direction", from, to), ..CompareQuery::default() },
-    )
-    .await?;
-    let by_channel = reporting::stats(db, settings, scope, &filter.query("channel", from, to)).await?;
-    let channel_tests = analysis::compare(
-        db,
-        settings,
-        scope,
-        &CompareQuery { common: filter.query("channel", from, to), ..CompareQuery::default() },
-    )
-    .await?;
-    let trend_from = Month::containing(to).first_day() - Duration::days(1);
-    let trend_from =
-        (0..10).fold(Month::containing(trend_from), |m, _| Month::containing(m.first_day() - Duration::days(1)));
-    let monthly = reporting::stats(db, settings, scope, &filter.query("month", trend_from.first_day(), to)).await?;
 
     let min_n = settings.stats.min_n;
     let reference = now.overall.mean.filter(|_| !now.overall.suppressed);
