@@ -15,6 +15,7 @@ pub mod config;
 pub mod dashboard;
 pub mod db;
 pub mod delivery;
+pub mod demo;
 pub mod domain;
 pub mod frame;
 pub mod i18n;

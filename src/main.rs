@@ -20,7 +20,15 @@ fn main() -> std::process::ExitCode {
     };
     let outcome = runtime.block_on(async move {
         match args.command {
-            None | Some(cli::Command::Serve) => cli::serve(figment).await.map(|()| cli::CommandOutcome::Success),
+            None => cli::serve(figment).await.map(|()| cli::CommandOutcome::Success),
+            Some(cli::Command::Serve(args)) => {
+                if args.demo
+                    && let Err(err) = cli::prepare_demo(figment.clone()).await
+                {
+                    return Err(err);
+                }
+                cli::serve(figment).await.map(|()| cli::CommandOutcome::Success)
+            }
             Some(command) => cli::run_admin_command(command, figment).await,
         }
     });

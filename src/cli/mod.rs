@@ -3,6 +3,7 @@
 //! calls a service or a job and prints for people.
 
 mod api_key;
+mod demo;
 mod direction;
 mod dispatch;
 mod import;
@@ -38,7 +39,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the web server and the scheduled jobs (the default).
-    Serve,
+    Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Manage dashboard users.
@@ -63,6 +64,15 @@ pub enum Command {
     Dispatch(dispatch::DispatchArgs),
     /// Erase personal data whose purpose is served (contacts of finished surveys, old errors).
     Purge(dispatch::PurgeArgs),
+    /// Load the demonstration (a year of a city through the real pipeline) into an empty database.
+    Demo(demo::DemoArgs),
+}
+
+#[derive(Debug, clap::Args, Default)]
+pub struct ServeArgs {
+    /// On an empty database, load the demonstration first; print a demo administrator's login.
+    #[arg(long)]
+    pub demo: bool,
 }
 
 /// Exit status of an import that rejected some rows (everything else was imported).
@@ -109,6 +119,28 @@ pub fn parse_now(raw: &Option<String>) -> anyhow::Result<Option<DateTime<Utc>>> 
         .transpose()
 }
 
+/// `serve --demo`: load the demonstration when the database holds no request, make sure the
+/// demo administrator exists, print how to log in; the server starts next.
+pub async fn prepare_demo(figment: Figment) -> anyhow::Result<()> {
+    let figment = app::ensure_secret_key(figment)?;
+    let settings = Settings::from_figment(&figment)?;
+    let database = db::connect(&settings.database_url, &settings.database).await?;
+    db::migrate(&database).await.context("cannot apply the database migrations")?;
+    let context = Context { settings, db: database, clock: Clock::system() };
+    match demo::load(&demo::DemoArgs { seed: 311, scale: 1.0 }, &context).await {
+        Ok(()) => {}
+        Err(err)
+            if err
+                .downcast_ref::<crate::demo::DemoError>()
+                .is_some_and(|e| matches!(e, crate::demo::DemoError::NotEmpty(_))) =>
+        {
+            println!("the database already holds requests: the demonstration is not loaded again");
+        }
+        Err(err) => return Err(err),
+    }
+    demo::print_access(&context).await
+}
+
 /// Run a non-server subcommand against the configured database.
 pub async fn run_admin_command(command: Command, figment: Figment) -> anyhow::Result<CommandOutcome> {
     // Contact hashes are keyed from the secret key: the CLI must use the server's.
@@ -122,7 +154,7 @@ pub async fn run_admin_command(command: Command, figment: Figment) -> anyhow::Re
         .context("cannot build the statistics roll-ups")?;
     let context = Context { settings, db: database, clock };
     match command {
-        Command::Serve => unreachable!("serve is handled by main"),
+        Command::Serve(_) => unreachable!("serve is handled by main"),
         Command::Migrate => {
             let applied = db::applied_migrations(&context.db).await?;
             println!("database is up to date ({} migrations applied)", applied.len());
@@ -137,5 +169,6 @@ pub async fn run_admin_command(command: Command, figment: Figment) -> anyhow::Re
         Command::Rollup => rollup::run(&context).await,
         Command::Dispatch(args) => dispatch::run(args, &context).await,
         Command::Purge(args) => dispatch::purge(args, &context).await,
+        Command::Demo(args) => demo::run(args, &context).await,
     }
 }

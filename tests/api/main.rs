@@ -13,6 +13,7 @@ mod cli;
 mod constraints;
 mod dashboard;
 mod delivery;
+mod demo;
 mod e2e;
 mod health;
 mod hostile;
