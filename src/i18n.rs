@@ -232,6 +232,19 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("group.back", "Retour au tableau de bord", "Back to the dashboard"),
     ("dashboard.direction_pages", "Pages des directions", "Direction pages"),
     ("dashboard.channel_pages", "Pages des canaux", "Channel pages"),
+    ("report.title", "Résultats du sondage de satisfaction", "Satisfaction survey results"),
+    (
+        "report.intro",
+        "Après le traitement de leur demande au 311, des citoyens choisis au hasard sont invités à donner leur avis. Voici leur satisfaction à l’égard du service reçu, sur 10.",
+        "After their 311 request is closed, randomly chosen citizens are invited to give their opinion. Here is their satisfaction with the service received, out of 10.",
+    ),
+    ("report.margin", "Marge d’erreur", "Margin of error"),
+    ("report.city", "Ensemble de la Ville", "City-wide"),
+    (
+        "report.method",
+        "Les résultats sont pondérés pour représenter toutes les demandes fermées, y compris les citoyens qui n’ont pas répondu. La marge d’erreur est celle d’un intervalle de confiance à 95 % (19 fois sur 20). Les directions ayant trop peu de réponses ne sont pas présentées.",
+        "Results are weighted to represent every closed request, including the citizens who did not answer. The margin of error is that of a 95 % confidence interval (19 times out of 20). Directions with too few responses are not shown.",
+    ),
     ("optout.title", "Ne plus recevoir de sondages", "Stop receiving surveys"),
     (
         "optout.explain",

@@ -19,6 +19,7 @@ mod database;
 mod delivery;
 mod ingestion;
 mod open311;
+mod public_report;
 mod sampling;
 mod secret;
 mod server;
@@ -32,6 +33,7 @@ pub use delivery::{
 };
 pub use ingestion::{IngestionSettings, UnknownDirections};
 pub use open311::Open311Settings;
+pub use public_report::PublicReportSettings;
 pub use sampling::SamplingSettings;
 pub use secret::Secret;
 pub use server::{SchedulerSettings, SecuritySettings};
@@ -68,6 +70,7 @@ pub struct Settings {
     pub retention: RetentionSettings,
     pub survey: SurveySettings,
     pub auth: AuthSettings,
+    pub public_report: PublicReportSettings,
 }
 
 /// Keys that belong to Rocket itself and may appear in the same figment.
@@ -162,6 +165,7 @@ impl Default for Settings {
             retention: RetentionSettings::default(),
             survey: SurveySettings::default(),
             auth: AuthSettings::default(),
+            public_report: PublicReportSettings::default(),
         }
     }
 }

@@ -605,3 +605,89 @@ pub async fn group_page(
     };
     Ok(GroupPage { name, overview, drivers, outcome, contacts, comments })
 }
+
+/// One quarter of the public report card.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuarterFigures {
+    pub label: String,
+    pub city: String,
+    pub margin: String,
+    pub n: String,
+    pub suppressed: bool,
+    /// Each direction with enough responses: (name, score, margin, n).
+    pub directions: Vec<(String, String, String, String)>,
+}
+
+/// The public report card: the city-wide score and each direction's, per complete quarter (the
+/// latest `quarters`, newest first), weighted for nonresponse; groups under the publishable
+/// minimum are left out; no comment, nothing personal.
+pub async fn report_card(
+    db: &impl ConnectionTrait,
+    settings: &Settings,
+    today: NaiveDate,
+    quarters: u32,
+    locale: Locale,
+) -> Result<(Vec<QuarterFigures>, TrendChart), ReportError> {
+    let fr = locale == Locale::Fr;
+    let directions = repo::directions::list(db).await?;
+    let quarter_start = NaiveDate::from_ymd_opt(today.year(), (today.month0() / 3) * 3 + 1, 1).expect("a date");
+    let mut figures = Vec::new();
+    let mut points = Vec::new();
+    let mut end = quarter_start - Duration::days(1);
+    for _ in 0..quarters {
+        let start = NaiveDate::from_ymd_opt(end.year(), (end.month0() / 3) * 3 + 1, 1).expect("a date");
+        let label = if fr {
+            format!("T{} {}", end.month0() / 3 + 1, end.year())
+        } else {
+            format!("Q{} {}", end.month0() / 3 + 1, end.year())
+        };
+        let query = StatsQuery {
+            by: Some("direction".into()),
+            from: Some(start.to_string()),
+            to: Some(end.to_string()),
+            weighting: Some("adjusted".into()),
+            ..StatsQuery::default()
+        };
+        let stats = reporting::stats(db, settings, &Scope::All, &query).await?;
+        let margin = |e: &crate::stats::Estimate| match (e.ci_low, e.ci_high) {
+            (Some(low), Some(high)) => format!("± {}", number(Some((high - low) / 2.0), 1, locale)),
+            _ => "—".into(),
+        };
+        let rows = stats
+            .groups
+            .iter()
+            .filter(|g| !g.estimate.suppressed && g.estimate.mean.is_some())
+            .map(|g| {
+                let code = g.direction.clone().unwrap_or_default();
+                let name = directions
+                    .iter()
+                    .find(|d| d.code == code)
+                    .map_or(code.clone(), |d| if fr { d.name_fr.clone() } else { d.name_en.clone() });
+                (name, number(g.estimate.mean, 1, locale), margin(&g.estimate), integer(g.estimate.n, locale))
+            })
+            .collect();
+        points.push(PointInput {
+            month: label.clone(),
+            mean: stats.overall.mean,
+            ci_low: stats.overall.ci_low,
+            ci_high: stats.overall.ci_high,
+            suppressed: stats.overall.suppressed,
+        });
+        figures.push(QuarterFigures {
+            label,
+            city: number(stats.overall.mean, 1, locale),
+            margin: margin(&stats.overall),
+            n: integer(stats.overall.n, locale),
+            suppressed: stats.overall.suppressed || stats.overall.mean.is_none(),
+            directions: rows,
+        });
+        end = start - Duration::days(1);
+    }
+    points.reverse();
+    let title = if fr {
+        "La satisfaction des citoyens, trimestre par trimestre"
+    } else {
+        "Citizen satisfaction, quarter by quarter"
+    };
+    Ok((figures, charts::trend("quarters", title, &points, locale)))
+}

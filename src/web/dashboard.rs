@@ -131,7 +131,17 @@ fn anonymous() -> Redirect {
 }
 
 pub fn routes() -> Vec<rocket::Route> {
-    routes![overview, anonymous, follow_ups, update_follow_up, export, export_comments, direction_page, channel_page]
+    routes![
+        overview,
+        anonymous,
+        follow_ups,
+        update_follow_up,
+        export,
+        export_comments,
+        direction_page,
+        channel_page,
+        report_card
+    ]
 }
 
 /// Who may read comments and work follow-ups: analysts and administrators (a viewer sees
@@ -430,4 +440,36 @@ async fn channel_page(
     meta: PageMeta,
 ) -> Result<RawHtml<String>, AppError> {
     group(dashboard::GroupKind::Channel, code, &logged_in, &query, jobs, templates, &meta).await
+}
+
+/// The public report card (`public_report.enabled`): no login, cacheable, nothing personal.
+pub struct Cacheable(RawHtml<String>);
+
+impl<'r> rocket::response::Responder<'r, 'static> for Cacheable {
+    fn respond_to(self, request: &'r rocket::Request<'_>) -> rocket::response::Result<'static> {
+        let mut response = self.0.respond_to(request)?;
+        response.set_header(rocket::http::Header::new("Cache-Control", "public, max-age=3600"));
+        Ok(response)
+    }
+}
+
+#[get("/resultats")]
+async fn report_card(
+    jobs: &State<Jobs>,
+    templates: &State<Templates>,
+    meta: PageMeta,
+) -> Result<Option<Cacheable>, AppError> {
+    let settings = &jobs.settings;
+    if !settings.public_report.enabled {
+        return Ok(None);
+    }
+    let today = jobs.clock.now().with_timezone(&settings.time_zone).date_naive();
+    let (quarters, chart) =
+        dashboard::report_card(&jobs.db, settings, today, settings.public_report.quarters, meta.locale).await?;
+    let ctx = context! {
+        path => meta.path.clone(),
+        quarters => Value::from(minijinja::value::Serde(quarters)),
+        chart => Value::from(minijinja::value::Serde(chart)),
+    };
+    Ok(Some(Cacheable(RawHtml(templates.render("report_card.html.j2", meta.locale, ctx)?))))
 }
