@@ -222,7 +222,7 @@ pub async fn load(
         let weekday = if day.weekday().number_from_monday() >= 6 { 0.5 } else { 1.15 };
         let mut items = Vec::new();
         for (code, _, _, share, _, season) in DIRECTIONS {
-            let expected = daily * share * seasonal(season, day.month()) * weekday / 1.25;
+            let expected = daily * share * seasonal(season, day.month()) * weekday / 1.125;
             let n = (expected + normal(&mut rng) * expected.sqrt()).round().max(0.0) as u64;
             for _ in 0..n {
                 serial += 1;
