@@ -11,7 +11,9 @@ async fn a_small_year_goes_through_the_pipeline(backend: Backend) {
     let files = tempfile::tempdir().unwrap();
     let dir = files.path().to_str().unwrap().to_owned();
     let app = spawn_app_with(backend, |f| f.merge(("delivery.file_dir", dir))).await;
-    let end = NaiveDate::from_ymd_opt(2026, 10, 31).unwrap();
+    // The year ending yesterday, as `serve --demo` loads it: the last two weeks' links are open.
+    let today = app.jobs.clock.now().with_timezone(&app.jobs.settings.time_zone).date_naive();
+    let end = today - chrono::Duration::days(1);
     let mut days = 0;
     let report =
         satisfaction::demo::load(&app.db, &app.jobs.settings, 7, 0.02, end, &mut |day, _| days = day).await.unwrap();
@@ -19,11 +21,69 @@ async fn a_small_year_goes_through_the_pipeline(backend: Backend) {
     assert!(report.requests > 2000 && report.invitations > 100, "{report}");
     assert!(report.responses > 20 && report.after_reminder > 0 && report.responses < report.invitations, "{report}");
     let key = app.api_key().await;
-    let (status, stats) = app.get_json(&key, "/api/v1/stats?from=2025-11-01&to=2026-10-31&weighting=design").await;
+    let from = end - chrono::Duration::days(364);
+    let (status, stats) = app.get_json(&key, &format!("/api/v1/stats?from={from}&to={end}&weighting=design")).await;
     assert_eq!(status, rocket::http::Status::Ok);
     assert_eq!(stats["overall"]["n"].as_u64(), Some(report.responses), "every response in the statistics");
-    let files = std::fs::read_dir(files.path()).unwrap().count() as u64;
-    assert!(files >= report.invitations, "each invitation went out as a file ({files})");
+    // Each e-mail's plain-text part, decoded.
+    let messages: Vec<String> = std::fs::read_dir(files.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .map(|e| {
+            let raw = std::fs::read(e.path()).unwrap();
+            mail_parser::MessageParser::default().parse(&raw).unwrap().body_text(0).unwrap().to_string()
+        })
+        .collect();
+    assert!(messages.len() as u64 * 10 >= report.invitations * 9, "the invitations went out as files (texts aside)");
+    // Every stage ran: sampling runs recorded, reminders sent, invitations expired, opt-outs,
+    // follow-ups in every state.
+    let count = |sql: &'static str| {
+        let db = app.db.clone();
+        async move {
+            use sea_orm::ConnectionTrait;
+            let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await.unwrap();
+            row.unwrap().try_get_by_index::<i64>(0).unwrap()
+        }
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM sampling_runs WHERE status = 'completed'").await, 365);
+    assert_eq!(count("SELECT COUNT(*) FROM service_requests").await as u64, report.requests);
+    assert!(count("SELECT COUNT(*) FROM outbox WHERE kind = 'reminder' AND state = 'sent'").await > 0);
+    assert!(count("SELECT COUNT(*) FROM invitations WHERE state = 'expired'").await > 0);
+    assert!(count("SELECT COUNT(*) FROM invitations WHERE state = 'opted_out'").await > 0);
+    assert_eq!(count("SELECT COUNT(*) FROM invitations WHERE state = 'answered'").await as u64, report.responses);
+    assert!(count("SELECT COUNT(*) FROM opt_outs").await as u64 >= report.opt_outs);
+    assert_eq!(count("SELECT COUNT(*) FROM follow_ups").await as u64, report.follow_ups);
+
+    // A link of the last days, from the file outbox, still opens its survey and takes an answer.
+    let open: Vec<String> = {
+        use sea_orm::{ConnectionTrait, Statement};
+        let sql = "SELECT token_hash FROM invitations WHERE state = 'sent'";
+        app.db
+            .query_all_raw(Statement::from_string(app.db.get_database_backend(), sql))
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get_by_index::<String>(0).unwrap())
+            .collect()
+    };
+    let link = messages
+        .iter()
+        .filter_map(|m| m.find("/s/").map(|at| m[at + 3..at + 35].to_owned()))
+        .find(|token| satisfaction::domain::SurveyToken::parse(token).is_some_and(|t| open.contains(&t.hash())))
+        .expect("an open link in the outbox");
+    let page = app.client.get(format!("/s/{link}")).dispatch().await;
+    assert_eq!(page.status(), rocket::http::Status::Ok);
+    let html = page.into_string().await.unwrap();
+    let csrf = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let answered = app
+        .client
+        .post(format!("/s/{link}"))
+        .header(rocket::http::ContentType::Form)
+        .body(format!("csrf={csrf}&overall=9"))
+        .dispatch()
+        .await;
+    assert_eq!(answered.status(), rocket::http::Status::Ok);
     let again = satisfaction::demo::load(&app.db, &app.jobs.settings, 7, 0.02, end, &mut |_, _| {}).await;
     assert!(matches!(again, Err(satisfaction::demo::DemoError::NotEmpty(_))), "refuses a database with requests");
 
