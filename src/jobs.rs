@@ -123,11 +123,27 @@ impl Jobs {
         Ok(ReplayReport { results })
     }
 
-    /// Pull what is new from the configured Open311 endpoint, up to the clock's now.
+    /// Pull what is new from the configured Open311 endpoint, up to the clock's now. Several
+    /// instances share one database and each runs the scheduler: a lease makes one of them poll
+    /// (the upserts would make a second poll harmless, but it would ask the city's server for
+    /// everything twice). A poller that died leaves the lease to go stale after an hour.
     pub async fn poll_open311(&self) -> Result<PollSummary, Open311Error> {
+        const LEASE: &str = "lock:open311";
         let poller = Poller::new(&self.settings.open311)?;
-        let mut ingestor = self.ingestor().await?;
-        poller.poll(&self.db, &mut ingestor, self.clock.now()).await
+        let owner = uuid::Uuid::new_v4().to_string();
+        let now = self.clock.now();
+        if !repo::job_state::try_acquire_lease(&self.db, LEASE, &owner, now, now - chrono::Duration::hours(1)).await? {
+            return Ok(PollSummary { skipped: true, ..PollSummary::default() });
+        }
+        let result = async {
+            let mut ingestor = self.ingestor().await?;
+            poller.poll(&self.db, &mut ingestor, now).await
+        }
+        .await;
+        let released = repo::job_state::release_lease(&self.db, LEASE, &owner).await;
+        let summary = result?;
+        released?;
+        Ok(summary)
     }
 
     /// One dispatch pass: expire what is over, send what is due.

@@ -207,8 +207,9 @@ pub struct TrendChart {
 
 const T_TOP: f64 = 12.0;
 const T_BOTTOM: f64 = 172.0;
-const T_LEFT: f64 = 30.0;
-const T_RIGHT: f64 = 392.0;
+const T_LEFT: f64 = 34.0;
+/// Room on the right for half of the last label ("nov. 2026", "T3 2026"), which is centred on its point.
+const T_RIGHT: f64 = 366.0;
 
 /// The monthly trend of the mean on a 0–10 axis zoomed to the data (at least 2 points wide),
 /// with its 95 % band; suppressed months are left out of the line.

@@ -58,10 +58,34 @@ pub async fn sqlite_write_gate(db: &impl ConnectionTrait) -> Option<tokio::sync:
     if db.get_database_backend() == DbBackend::Sqlite { Some(GATE.lock().await) } else { None }
 }
 
-/// Apply every pending migration. Safe to call repeatedly and from several instances.
+/// Apply every pending migration. Safe to call repeatedly, and from several instances starting
+/// at once: on PostgreSQL the run holds a session-level advisory lock on a connection of its own
+/// (the others wait for it, then find nothing pending; the lock goes with the connection if the
+/// process dies); on SQLite the runs of one process take turns. Without this, instances starting
+/// together on a new database both create `seaql_migrations` and all but one fail.
+///
+/// SQLite is the single-instance embedded default: two processes migrating one file at the same
+/// instant are not serialised (run `satisfaction migrate` first when scripting that).
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    static IN_PROCESS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    if db.get_database_backend() != DbBackend::Postgres {
+        let _turn = IN_PROCESS.lock().await;
+        return Migrator::up(db, None).await;
+    }
+    use sea_orm::sqlx::{self, ConnectOptions, Connection};
+    let lock_error = |err: sqlx::Error| DbErr::Custom(format!("cannot take the migration lock: {err}"));
+    let options = db.get_postgres_connection_pool().connect_options();
+    let mut lock = options.connect().await.map_err(lock_error)?;
+    sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATION_LOCK).execute(&mut lock).await.map_err(lock_error)?;
+    let applied = Migrator::up(db, None).await;
+    // Closing the session releases the lock in any case; unlocking first says so at once.
+    let _ = sqlx::query("SELECT pg_advisory_unlock($1)").bind(MIGRATION_LOCK).execute(&mut lock).await;
+    let _ = lock.close().await;
+    applied
 }
+
+/// The advisory lock key of migrations: "satisfac" in ASCII, so it is recognisable in `pg_locks`.
+const MIGRATION_LOCK: i64 = 0x7361_7469_7366_6163;
 
 /// Names of the applied migrations, oldest first.
 pub async fn applied_migrations(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {

@@ -442,6 +442,84 @@ async fn the_dashboard_in_a_browser(backend: Backend) {
     shutdown.notify();
 }
 
+/// The public report card in the browser: the API's figures for the quarter, no figure for a
+/// direction under the publishable minimum, axe-core clean, French and English; a screenshot.
+async fn the_report_card_in_a_browser(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let port = free_port();
+    let files = tempfile::tempdir().unwrap();
+    let figment = test_figment(&database.url)
+        .merge(("port", port))
+        .merge(("address", "127.0.0.1"))
+        .merge(("public_report.enabled", true))
+        .merge(("delivery.file_dir", files.path().to_str().unwrap()));
+    let clock = Clock::fixed("2026-11-15T15:00:00Z".parse().unwrap());
+    let application = app::build_with_clock(figment, clock).await.expect("application builds");
+    let jobs = application.jobs.clone();
+    let ignited = application.rocket.ignite().await.expect("rocket ignites");
+    let shutdown = ignited.shutdown();
+    tokio::spawn(ignited.launch());
+    wait_for(port).await;
+    let end = chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap();
+    satisfaction::demo::load(&jobs.db, &jobs.settings, 11, 0.1, end, &mut |_, _| {}).await.unwrap();
+    let q3 = satisfaction::reporting::stats(
+        &jobs.db,
+        &jobs.settings,
+        &satisfaction::reporting::Scope::All,
+        &satisfaction::reporting::StatsQuery {
+            from: Some("2026-07-01".into()),
+            to: Some("2026-09-30".into()),
+            by: Some("direction".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let city = satisfaction::reporting::export::number(q3.overall.mean, 1, satisfaction::domain::Locale::Fr);
+    let hidden: Vec<String> =
+        q3.groups.iter().filter(|g| g.estimate.suppressed).filter_map(|g| g.direction.clone()).collect();
+
+    let axe = axe_source();
+    let (_driver, client) = desktop_browser(files.path()).await;
+    client.goto(&format!("http://127.0.0.1:{port}/resultats")).await.unwrap();
+    wait_for_text(&client, "Résultats du sondage").await;
+    assert_accessible(&client, &axe, "report card (fr)").await;
+    let text = body_text(&client).await;
+    assert!(text.contains(&format!("{city} / 10")), "the API's figure for T3 2026 ({city}): {text}");
+    assert!(!hidden.is_empty(), "a direction under the minimum at this scale");
+    let q3_table = client
+        .execute("return document.querySelector(\"div.table-wrap[aria-label='T3 2026']\").innerText", vec![])
+        .await
+        .unwrap();
+    let q3_table = q3_table.as_str().unwrap_or_default();
+    let mut rows_checked = 0;
+    for group in &q3.groups {
+        let code = group.direction.as_deref().unwrap();
+        let name = satisfaction::db::repo::directions::find_by_code(&jobs.db, code).await.unwrap().unwrap().name_fr;
+        let row = q3_table.lines().find(|line| line.starts_with(&name));
+        if group.estimate.suppressed {
+            assert!(row.is_none(), "{name} is under the minimum and has no figure: {q3_table}");
+        } else {
+            let mean =
+                satisfaction::reporting::export::number(group.estimate.mean, 1, satisfaction::domain::Locale::Fr);
+            let row = row.unwrap_or_else(|| panic!("{name} has its row: {q3_table}"));
+            let cells: Vec<&str> = row.split('\t').map(str::trim).collect();
+            assert_eq!(cells[1], mean, "{name}: the API's mean");
+            assert_eq!(cells[3], group.estimate.n.to_string(), "{name}: the API's n");
+            rows_checked += 1;
+        }
+    }
+    assert!(rows_checked >= 5, "most directions are published: {q3_table}");
+    let artifacts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/e2e");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    std::fs::write(artifacts.join(format!("report-card-{backend:?}.png")), client.screenshot().await.unwrap()).unwrap();
+    client.goto(&format!("http://127.0.0.1:{port}/resultats?lang=en")).await.unwrap();
+    wait_for_text(&client, "Satisfaction survey results").await;
+    assert_accessible(&client, &axe, "report card (en)").await;
+    client.close().await.unwrap();
+    shutdown.notify();
+}
+
 /// Chromium at 1280 × 900, downloading into `downloads`.
 async fn desktop_browser(downloads: &std::path::Path) -> (Driver, Client) {
     let port = free_port();
@@ -470,4 +548,9 @@ async fn desktop_browser(downloads: &std::path::Path) -> (Driver, Client) {
 
 use sea_orm::EntityTrait;
 
-on_both_databases!(survey_in_a_phone_browser, operations_in_a_browser, the_dashboard_in_a_browser);
+on_both_databases!(
+    survey_in_a_phone_browser,
+    operations_in_a_browser,
+    the_dashboard_in_a_browser,
+    the_report_card_in_a_browser
+);

@@ -126,7 +126,31 @@ async fn the_decision_ledger_keeps_its_rows_without_foreign_keys(backend: Backen
     assert!(mark(request.id).insert(&conn).await.is_err(), "still one mark per request");
 }
 
+/// Several instances starting at once on a new database (a rolling deployment, containers
+/// started together) each apply the migrations at start-up: one applies them, the others wait
+/// and find nothing left to do.
+async fn instances_starting_together_migrate_once(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let settings = satisfaction::config::Settings::from_figment(&crate::helpers::test_figment(&database.url)).unwrap();
+    let mut instances = Vec::new();
+    for _ in 0..4 {
+        instances.push(db::connect(&database.url, &settings.database).await.unwrap());
+    }
+    let mut starting = tokio::task::JoinSet::new();
+    for instance in &instances {
+        let instance = instance.clone();
+        starting.spawn(async move { db::migrate(&instance).await });
+    }
+    while let Some(result) = starting.join_next().await {
+        result.unwrap().expect("every instance starts");
+    }
+    assert_eq!(db::applied_migrations(&instances[0]).await.unwrap().len(), Migrator::migrations().len());
+    assert_eq!(count_rows(&instances[0], "channels").await, 6, "seeded once");
+    assert_eq!(count_rows(&instances[0], "questionnaires").await, 2);
+}
+
 on_both_databases!(
+    instances_starting_together_migrate_once,
     migrations_apply_from_empty_and_again,
     the_decision_ledger_keeps_its_rows_without_foreign_keys,
     reference_channels_are_seeded_in_both_languages,

@@ -57,6 +57,8 @@ pub struct PollSummary {
     pub unreadable_pages: Vec<UnreadablePage>,
     /// Requests still open on the platform asked again by id.
     pub rechecked: u64,
+    /// Another instance was polling the same feed: this one did nothing.
+    pub skipped: bool,
 }
 
 /// A page that could not be read: kept, and asked again by later polls until `gave_up`.
@@ -79,6 +81,9 @@ const RECHECK_CHUNK: usize = 50;
 
 impl std::fmt::Display for PollSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.skipped {
+            return write!(f, "open311: skipped, another instance is polling the feed");
+        }
         let items = &self.items;
         write!(
             f,

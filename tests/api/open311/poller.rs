@@ -72,7 +72,36 @@ async fn an_unreachable_or_broken_endpoint_is_a_clear_error(backend: Backend) {
     );
 }
 
+/// Every instance runs the scheduler: while one polls the feed, the others leave it alone; a
+/// poller that died holds nothing after an hour.
+async fn one_instance_polls_at_a_time(backend: Backend) {
+    use satisfaction::db::repo::job_state;
+    let (database, db) = migrated_database(backend).await;
+    let now: DateTime<Utc> = "2026-11-28T12:00:00Z".parse().unwrap();
+    let server = Open311Server::start(vec![record(1, now - Duration::days(2))]).await;
+    let jobs = jobs_for(&db, &database.url, &server.base, now, |f| f);
+    assert!(
+        job_state::try_acquire_lease(&db, "lock:open311", "other-instance", now, now - Duration::hours(1))
+            .await
+            .unwrap()
+    );
+
+    let summary = jobs.poll_open311().await.unwrap();
+    assert!(summary.skipped, "{summary:?}");
+    assert_eq!(summary.to_string(), "open311: skipped, another instance is polling the feed");
+    assert!(server.queries.lock().unwrap().is_empty(), "the feed was not asked");
+    assert_eq!(service_request::Entity::find().count(&db).await.unwrap(), 0);
+
+    jobs.clock.set(now + Duration::minutes(61));
+    let summary = jobs.poll_open311().await.unwrap();
+    assert!(!summary.skipped, "the dead instance's lease is taken over");
+    assert_eq!(summary.items.created, 1);
+    // Released at the end of the poll: the next one runs at once.
+    assert!(!jobs.poll_open311().await.unwrap().skipped);
+}
+
 on_both_databases!(
     the_poller_pages_through_and_resumes_from_its_mark,
-    an_unreachable_or_broken_endpoint_is_a_clear_error
+    an_unreachable_or_broken_endpoint_is_a_clear_error,
+    one_instance_polls_at_a_time
 );
