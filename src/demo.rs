@@ -106,10 +106,15 @@ pub enum DemoError {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DemoReport {
     pub requests: u64,
+    pub sampling_runs: u64,
     pub invitations: u64,
+    /// Messages the dispatch job wrote: invitations and reminders.
+    pub messages: u64,
+    pub reminders: u64,
     pub responses: u64,
     pub after_reminder: u64,
     pub opt_outs: u64,
+    pub expired: u64,
     pub follow_ups: u64,
 }
 
@@ -117,8 +122,17 @@ impl std::fmt::Display for DemoReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "demonstration loaded: {} closed requests, {} invitations, {} responses ({} after the reminder), {} opt-outs, {} follow-ups",
-            self.requests, self.invitations, self.responses, self.after_reminder, self.opt_outs, self.follow_ups
+            "demonstration loaded: {} closed requests, {} sampling runs, {} invitations and {} reminders written to files, \
+             {} responses ({} after the reminder), {} opt-outs, {} invitations expired, {} follow-ups",
+            self.requests,
+            self.sampling_runs,
+            self.invitations,
+            self.reminders,
+            self.responses,
+            self.after_reminder,
+            self.opt_outs,
+            self.expired,
+            self.follow_ups
         )
     }
 }
@@ -167,14 +181,14 @@ fn seasonal(season: Season, month: u32) -> f64 {
 }
 
 /// Load one year (the one ending yesterday, as of `clock`) into an empty database, `scale` × the
-/// reference city's 130,000 requests. `progress(day, days)` is called after each day.
+/// reference city's 130,000 requests. `progress(day, so_far)` is called after each of the 365 days.
 pub async fn load(
     db: &DatabaseConnection,
     settings: &Settings,
     seed: u64,
     scale: f64,
     end: NaiveDate,
-    progress: &mut dyn FnMut(u64, u64),
+    progress: &mut dyn FnMut(u64, &DemoReport),
 ) -> Result<DemoReport, DemoError> {
     if !(0.001..=10.0).contains(&scale) {
         return Err(DemoError::BadScale(scale));
@@ -259,10 +273,17 @@ pub async fn load(
         }
         // The evening: sampling, then the outbox (invitations and due reminders), then citizens.
         clock.set(at(day, 20));
-        jobs.sample(RunOptions { dry_run: false, seed: Some(seed ^ offset) })
+        let run = jobs
+            .sample(RunOptions { dry_run: false, seed: Some(seed ^ offset) })
             .await
             .map_err(|e| DemoError::Sampling(e.to_string()))?;
-        jobs.dispatch().await.map_err(|e| DemoError::Delivery(e.to_string()))?;
+        if matches!(run, crate::sampling::RunOutcome::Completed(_)) {
+            report.sampling_runs += 1;
+        }
+        let dispatched = jobs.dispatch().await.map_err(|e| DemoError::Delivery(e.to_string()))?;
+        report.messages += dispatched.sent + dispatched.reminders_sent;
+        report.reminders += dispatched.reminders_sent;
+        report.expired += dispatched.expired;
         // What each invitation sent today will become.
         let sql = "SELECT i.id, i.token_salt, c.code AS channel FROM invitations i JOIN channels c ON c.id = i.channel_id \
                    WHERE i.state = 'sent' AND i.reminded_at IS NULL ORDER BY i.id";
@@ -311,7 +332,7 @@ pub async fn load(
                 Fate::Ignore => {}
             }
         }
-        progress(offset + 1, days);
+        progress(offset + 1, &report);
     }
     // The invitations of the last two weeks stay open: their links (in the file outbox) work.
     // Staff have worked most follow-ups.

@@ -27,19 +27,42 @@ pub async fn run(args: DemoArgs, context: &Context) -> anyhow::Result<CommandOut
     Ok(CommandOutcome::Success)
 }
 
-/// Load the year, with a progress bar on a terminal.
+/// Load the year, with a progress bar for the days and a counter per stage on a terminal.
 pub async fn load(args: &DemoArgs, context: &Context) -> anyhow::Result<()> {
     let end = context.clock.now().with_timezone(&context.settings.time_zone).date_naive() - Duration::days(1);
-    let bar = indicatif::ProgressBar::new(365);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} days ({elapsed})")
+    let bars = indicatif::MultiProgress::new();
+    let days = bars.add(indicatif::ProgressBar::new(365));
+    days.set_style(
+        indicatif::ProgressStyle::with_template("{prefix:>26} [{bar:40}] {pos}/{len} ({elapsed})")
             .expect("a valid template")
             .progress_chars("=> "),
     );
-    bar.set_message("a year of the city: requests, sampling, invitations, answers");
-    let mut progress = |day: u64, _days: u64| bar.set_position(day);
+    days.set_prefix("days of the city");
+    let stage = |name: &str| {
+        let bar = bars.add(indicatif::ProgressBar::no_length());
+        bar.set_style(indicatif::ProgressStyle::with_template("{prefix:>26} {pos}").expect("a valid template"));
+        bar.set_prefix(name.to_owned());
+        bar
+    };
+    let stages = [
+        stage("requests ingested"),
+        stage("sampling runs"),
+        stage("messages written"),
+        stage("responses"),
+        stage("opt-outs"),
+        stage("invitations expired"),
+    ];
+    let mut progress = |day: u64, so_far: &crate::demo::DemoReport| {
+        days.set_position(day);
+        let counts =
+            [so_far.requests, so_far.sampling_runs, so_far.messages, so_far.responses, so_far.opt_outs, so_far.expired];
+        for (bar, count) in stages.iter().zip(counts) {
+            bar.set_position(count);
+        }
+    };
     let report = crate::demo::load(&context.db, &context.settings, args.seed, args.scale, end, &mut progress).await?;
-    bar.finish();
+    days.finish();
+    stages.iter().for_each(indicatif::ProgressBar::finish);
     print!("{report}");
     Ok(())
 }

@@ -213,14 +213,15 @@ where
     }
 
     let written_in = timer.elapsed() - read - decided_in;
-    tracing::info!(
-        run = run_id,
-        candidates = draws.len(),
-        read_ms = read.as_millis() as u64,
-        decide_ms = decided_in.as_millis() as u64,
-        write_ms = written_in.as_millis() as u64,
-        "sampling run timings"
-    );
+    let (candidates, read_ms, decide_ms, write_ms) =
+        (draws.len(), read.as_millis() as u64, decided_in.as_millis() as u64, written_in.as_millis() as u64);
+    // Worth a line in the log when a run is slow (a back-fill, a large city); a routine run of a
+    // few dozen requests every quarter of an hour is not.
+    if timer.elapsed() >= std::time::Duration::from_secs(1) {
+        tracing::info!(run = run_id, candidates, read_ms, decide_ms, write_ms, "sampling run timings");
+    } else {
+        tracing::debug!(run = run_id, candidates, read_ms, decide_ms, write_ms, "sampling run timings");
+    }
     let mut strata = counts_by_index;
     strata.sort_by(|a, b| a.stratum.cmp(&b.stratum));
     let mut exclusions: BTreeMap<String, u64> = BTreeMap::new();
