@@ -104,6 +104,15 @@ pub struct RetentionSettings {
     pub contact_days: u32,
     /// Kept ingestion errors (their raw input holds personal data) are erased after this many days.
     pub ingestion_error_days: u32,
+    /// Traces of logins that name a person or an address — failed attempts (the e-mail typed,
+    /// the client address), ended sessions (their address), the details of login entries in the
+    /// audit log — are erased after this many days.
+    #[serde(default = "default_security_log_days")]
+    pub security_log_days: u32,
+}
+
+fn default_security_log_days() -> u32 {
+    90
 }
 
 impl Default for DeliverySettings {
@@ -139,6 +148,11 @@ impl Default for DeliverySettings {
 
 impl Default for RetentionSettings {
     fn default() -> Self {
-        RetentionSettings { cron: "0 30 3 * * *".into(), contact_days: 30, ingestion_error_days: 90 }
+        RetentionSettings {
+            cron: "0 30 3 * * *".into(),
+            contact_days: 30,
+            ingestion_error_days: 90,
+            security_log_days: default_security_log_days(),
+        }
     }
 }

@@ -339,6 +339,9 @@ impl Settings {
         if self.retention.contact_days == 0 {
             return invalid("retention.contact_days must be at least 1".into());
         }
+        if u64::from(self.retention.security_log_days) * 24 * 60 < u64::from(self.auth.lockout_minutes) {
+            return invalid("retention.security_log_days must cover auth.lockout_minutes".into());
+        }
         Ok(())
     }
 

@@ -18,14 +18,24 @@ pub struct PurgeReport {
     pub outbox_links_erased: u64,
     /// Messages written by the file transports (their bodies name the recipient) deleted.
     pub message_files_deleted: u64,
+    /// Failed-login records and old sessions deleted.
+    pub login_records_deleted: u64,
+    /// Login entries of the audit log whose details (e-mail typed, address) were erased.
+    pub audit_details_erased: u64,
 }
 
 impl std::fmt::Display for PurgeReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "purge: contacts of {} request(s) erased, {} ingestion error(s) deleted, {} stored link(s) erased, {} message file(s) deleted",
-            self.contacts_erased, self.ingestion_errors_deleted, self.outbox_links_erased, self.message_files_deleted
+            "purge: contacts of {} request(s) erased, {} ingestion error(s) deleted, {} stored link(s) erased, \
+             {} message file(s) deleted, {} login record(s) deleted, {} login audit entr(ies) anonymised",
+            self.contacts_erased,
+            self.ingestion_errors_deleted,
+            self.outbox_links_erased,
+            self.message_files_deleted,
+            self.login_records_deleted,
+            self.audit_details_erased
         )
     }
 }
@@ -50,7 +60,12 @@ pub async fn purge(
         ingestion_errors_deleted: repo::retention::delete_ingestion_errors(&txn, errors_cutoff).await?,
         outbox_links_erased: repo::retention::erase_outbox_links(&txn).await?,
         message_files_deleted: 0,
+        login_records_deleted: 0,
+        audit_details_erased: 0,
     };
+    let security_cutoff = now - Duration::days(i64::from(retention.security_log_days));
+    (report.login_records_deleted, report.audit_details_erased) =
+        repo::retention::erase_login_traces(&txn, security_cutoff).await?;
     report.message_files_deleted = delete_message_files(&settings.delivery.file_dir, contacts_cutoff);
     repo::audit::record(
         &txn,

@@ -407,7 +407,54 @@ async fn administrators_work_the_operations_pages(backend: Backend) {
     }
 }
 
+/// The purge forgets who tried to log in from where once `retention.security_log_days` have
+/// passed: failed attempts, ended sessions and the details of login entries go; the audit
+/// entries themselves stay.
+async fn the_purge_forgets_old_login_traces(backend: Backend) {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = app(backend).await;
+    let count = |sql: &'static str| {
+        let db = app.db.clone();
+        async move {
+            let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap();
+            row.unwrap().try_get_by_index::<i64>(0).unwrap()
+        }
+    };
+    login(&app.client, "quelquun@exemple.example", "pas le bon mot de passe").await;
+    login(&app.client, "analyste@ville.example", PASSWORD).await;
+    logout(&app.client).await;
+    assert_eq!(count("SELECT COUNT(*) FROM login_failures").await, 2, "per account and per address");
+    assert_eq!(count("SELECT COUNT(*) FROM sessions").await, 1);
+    let traces = "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'login.%' AND details IS NOT NULL";
+    assert_eq!(count(traces).await, 2);
+
+    app.jobs.clock.set(now() + Duration::days(89));
+    let report = app.jobs.purge("test").await.unwrap();
+    assert_eq!((report.login_records_deleted, report.audit_details_erased), (0, 0), "kept 90 days: {report}");
+    // A session still open then is kept too.
+    login(&app.client, "admin@ville.example", PASSWORD).await;
+
+    app.jobs.clock.set(now() + Duration::days(91));
+    let report = app.jobs.purge("test").await.unwrap();
+    assert_eq!((report.login_records_deleted, report.audit_details_erased), (3, 2), "{report}");
+    assert_eq!(count("SELECT COUNT(*) FROM login_failures").await, 0);
+    assert_eq!(count("SELECT COUNT(*) FROM sessions").await, 1, "the recent session stays");
+    assert_eq!(count(traces).await, 1, "the recent login's details stay");
+    assert_eq!(count("SELECT COUNT(*) FROM audit_log WHERE action = 'login.failure'").await, 1, "the entry stays");
+    let dump: Vec<String> = app
+        .db
+        .query_all_raw(Statement::from_string(app.db.get_database_backend(), "SELECT details FROM audit_log"))
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|row| row.try_get_by_index::<Option<serde_json::Value>>(0).ok().flatten())
+        .map(|details| details.to_string())
+        .collect();
+    assert!(!dump.iter().any(|d| d.contains("quelquun")), "the e-mail typed is gone: {dump:?}");
+}
+
 on_both_databases!(
+    the_purge_forgets_old_login_traces,
     the_session_cookie_is_secure_behind_https,
     each_caller_reaches_exactly_what_it_may,
     administrators_work_the_operations_pages,

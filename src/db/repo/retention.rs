@@ -58,3 +58,23 @@ pub async fn erase_outbox_links(db: &impl ConnectionTrait) -> Result<u64, DbErr>
         .await?
         .rows_affected())
 }
+
+/// Delete failed-login records and ended or expired sessions from before `cutoff`, and erase the
+/// details (the e-mail typed, the client address) of login entries of the audit log as old — the
+/// entries themselves (who, what, when) stay. Returns (records deleted, audit entries erased).
+pub async fn erase_login_traces(db: &impl ConnectionTrait, cutoff: DateTime<Utc>) -> Result<(u64, u64), DbErr> {
+    let mut params = Params::new(db.get_database_backend());
+    let sql = format!("DELETE FROM login_failures WHERE at < {}", params.bind(cutoff));
+    let failures = db.execute_raw(params.statement(sql)).await?.rows_affected();
+    let mut params = Params::new(db.get_database_backend());
+    let (ended, expired) = (params.bind(cutoff), params.bind(cutoff));
+    let sql = format!("DELETE FROM sessions WHERE ended_at < {ended} OR expires_at < {expired}");
+    let sessions = db.execute_raw(params.statement(sql)).await?.rows_affected();
+    let mut params = Params::new(db.get_database_backend());
+    let sql = format!(
+        "UPDATE audit_log SET details = NULL WHERE action LIKE 'login.%' AND details IS NOT NULL AND at < {}",
+        params.bind(cutoff)
+    );
+    let audit = db.execute_raw(params.statement(sql)).await?.rows_affected();
+    Ok((failures + sessions, audit))
+}
