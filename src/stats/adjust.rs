@@ -13,8 +13,10 @@
 //!
 //! **Sparse classes.** A class with fewer than `min_respondents` respondents (none at all
 //! included, when requests of it closed) would give a few respondents an outsized weight, or
-//! leave requests unrepresented: the channels of its direction are then taken together for that
-//! month, and if that is still too few, the direction over the quarter. A class still without a
+//! leave requests unrepresented: it is collapsed with other channels of its direction for that
+//! month — pooled with the other sparse ones, the pool joined to the direction's smallest
+//! sufficient channel if still too small (`pooled_channels`) —, and when the direction has no
+//! sufficient channel that month and is still too few, the direction is taken over the quarter. A class still without a
 //! respondent after that has no factor: its requests are reported as not represented. Responses
 //! without a class (imported from an earlier tool: no frame on the platform) keep their weights.
 
@@ -29,7 +31,8 @@ use super::cells::Cell;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ClassKey {
     pub direction: String,
-    /// `None`: every channel of the direction (collapsed).
+    /// `None`: every channel of the direction (collapsed); channels joined by '+' when sparse
+    /// ones were pooled ("web_form+counter+portal").
     pub channel: Option<String>,
     pub period: String,
 }
@@ -135,6 +138,37 @@ fn quarter(month: &str) -> String {
     format!("{year}-Q{}", (number.clamp(1, 12) - 1) / 3 + 1)
 }
 
+/// Where the channels of one direction-month go when some are sparse (fewer than `min`
+/// respondents, or requests and no respondent): the sparse ones are pooled together; a pool still
+/// under `min` joins the direction's sufficient channel with the fewest respondents that month;
+/// with no sufficient channel, the whole month is one class (`channel: None`), which the quarter
+/// step may collapse further. The channels that had enough keep their own classes, so the
+/// adjustment still tells phone callers from web-form users (collapsing the whole month at the
+/// first sparse channel — a counter with two requests — would undo exactly that). A pooled class
+/// is named by its channels joined with '+', the sufficient one first; one that gathers every
+/// channel of the month is the month's class.
+fn pooled_channels(month: &ClassKey, classes: &[(&ClassKey, &Tally)], min: u64) -> Vec<(ClassKey, ClassKey)> {
+    let (sparse, sufficient): (Vec<_>, Vec<_>) = classes.iter().partition(|(_, t)| t.respondents < min);
+    if sparse.is_empty() {
+        return Vec::new();
+    }
+    let pool_respondents: u64 = sparse.iter().map(|(_, t)| t.respondents).sum();
+    let mut pool: Vec<&ClassKey> = sparse.iter().map(|(k, _)| *k).collect();
+    if pool_respondents < min {
+        match sufficient.iter().min_by_key(|(k, t)| (t.respondents, *k)) {
+            Some((joined, _)) => pool.insert(0, joined),
+            None => return pool.into_iter().map(|k| (k.clone(), month.clone())).collect(),
+        }
+    }
+    let class = if pool.len() == classes.len() {
+        month.clone()
+    } else {
+        let channels: Vec<&str> = pool.iter().filter_map(|k| k.channel.as_deref()).collect();
+        ClassKey { channel: Some(channels.join("+")), ..month.clone() }
+    };
+    pool.into_iter().map(|k| (k.clone(), class.clone())).collect()
+}
+
 /// Adjust `cells` (the respondents of a period; each cell's class is its stratum in its
 /// `class_month`, none when that is empty) to the `frame`, the factors and the collapsing decided
 /// on every respondent of each class (`respondents`), classes of fewer than `min_respondents`
@@ -159,14 +193,17 @@ pub fn adjust(cells: &[Cell], respondents: &[ClassTally], frame: &[FrameCount], 
     }
     let sparse = |t: &Tally| t.respondents < min_respondents.max(1);
 
-    // Where each base class goes: itself, its direction's month, or its direction's quarter.
+    // Where each base class goes: itself, a pool of its direction's channels that month, its
+    // direction's month, or its direction's quarter.
     let mut target: BTreeMap<ClassKey, ClassKey> = base.keys().map(|k| (k.clone(), k.clone())).collect();
     let direction_month = |k: &ClassKey| ClassKey { channel: None, ..k.clone() };
-    let months_to_collapse: BTreeSet<ClassKey> =
-        base.iter().filter(|(_, t)| sparse(t)).map(|(k, _)| direction_month(k)).collect();
-    for (key, goes_to) in target.iter_mut() {
-        if months_to_collapse.contains(&direction_month(key)) {
-            *goes_to = direction_month(key);
+    let mut months: BTreeMap<ClassKey, Vec<(&ClassKey, &Tally)>> = BTreeMap::new();
+    for (key, tally) in &base {
+        months.entry(direction_month(key)).or_default().push((key, tally));
+    }
+    for (month, classes) in &months {
+        for (key, pooled) in pooled_channels(month, classes, min_respondents.max(1)) {
+            target.insert(key.clone(), pooled);
         }
     }
     let merged = gathered(&base, &target);
@@ -183,6 +220,10 @@ pub fn adjust(cells: &[Cell], respondents: &[ClassTally], frame: &[FrameCount], 
     }
     let finals = gathered(&base, &target);
 
+    let mut members: BTreeMap<&ClassKey, usize> = BTreeMap::new();
+    for goes_to in target.values() {
+        *members.entry(goes_to).or_default() += 1;
+    }
     let reports: Vec<ClassReport> = finals
         .iter()
         .map(|(class, t)| ClassReport {
@@ -192,7 +233,7 @@ pub fn adjust(cells: &[Cell], respondents: &[ClassTally], frame: &[FrameCount], 
             design_weight: t.design_weight,
             factor: (t.respondents > 0 && t.requests > 0 && t.design_weight > 0.0)
                 .then(|| t.requests as f64 / t.design_weight),
-            collapsed: class.channel.is_none(),
+            collapsed: members.get(class).copied().unwrap_or(0) > 1 || class.channel.is_none(),
         })
         .collect();
     let index: BTreeMap<&ClassKey, usize> = reports.iter().enumerate().map(|(i, r)| (&r.class, i)).collect();

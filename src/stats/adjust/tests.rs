@@ -159,6 +159,54 @@ fn sparse_classes_are_collapsed_by_direction_then_quarter() {
     assert_eq!(adjusted.cells[0].sum_w2, 100.0 * (factor * factor), "Σw² scales by the square");
 }
 
+/// Worked by hand, one direction-month with a class of 5 respondents at least: phone (40
+/// respondents, w = 2, 800 requests) and web form (20, w = 1, 100) suffice; the counter (1
+/// respondent, w = 1, 4 requests) and the portal (no respondent, 3 requests) are pooled, the pool
+/// (1 respondent) is still too small and joins the smaller sufficient channel, the web form:
+/// factor (100 + 4 + 3)/(20 + 1) = 107/21. Phone keeps its own: 800/80 = 10. In ENV, social
+/// media (3 respondents, w = 1, 30 requests) and counter (2, w = 1, 10) pool to 5, enough on
+/// their own beside the phone (6, w = 1, 60): factors 40/5 and 10.
+#[test]
+fn sparse_channels_are_pooled_before_the_month_is_taken_whole() {
+    let cells = vec![
+        cell("TP", "phone", "2026-01", 8, 40, 2.0),
+        cell("TP", "web_form", "2026-01", 9, 20, 1.0),
+        cell("TP", "counter", "2026-01", 7, 1, 1.0),
+        cell("ENV", "phone", "2026-01", 8, 6, 1.0),
+        cell("ENV", "social_media", "2026-01", 6, 3, 1.0),
+        cell("ENV", "counter", "2026-01", 9, 2, 1.0),
+    ];
+    let frame = vec![
+        frame("TP", "phone", "2026-01", 800),
+        frame("TP", "web_form", "2026-01", 100),
+        frame("TP", "counter", "2026-01", 4),
+        frame("TP", "portal", "2026-01", 3),
+        frame("ENV", "phone", "2026-01", 60),
+        frame("ENV", "social_media", "2026-01", 30),
+        frame("ENV", "counter", "2026-01", 10),
+    ];
+    let adjusted = adjust(&cells, &ClassTally::of_cells(&cells), &frame, 5);
+    let class = |direction: &str, channel: &str| {
+        adjusted
+            .classes
+            .iter()
+            .find(|c| c.class.direction == direction && c.class.channel.as_deref() == Some(channel))
+            .unwrap_or_else(|| panic!("{direction} {channel}: {:?}", adjusted.classes))
+    };
+    let phone = class("TP", "phone");
+    assert_eq!((phone.factor, phone.collapsed), (Some(10.0), false));
+    let web = class("TP", "web_form+counter+portal");
+    assert_eq!((web.respondents, web.requests, web.design_weight), (21, 107, 21.0));
+    assert_eq!((web.factor, web.collapsed), (Some(107.0 / 21.0), true));
+    let pooled = class("ENV", "counter+social_media");
+    assert_eq!((pooled.respondents, pooled.requests, pooled.factor), (5, 40, Some(8.0)));
+    assert_eq!(class("ENV", "phone").factor, Some(10.0));
+    assert_eq!(adjusted.classes.len(), 4);
+    let total: f64 = adjusted.cells.iter().map(|c| c.sum_w).sum();
+    assert!((total - 1007.0).abs() < 1e-9, "every request represented: {total}");
+    assert_eq!(adjusted.cells[2].sum_w, 107.0 / 21.0, "the counter's respondent takes the web form's factor");
+}
+
 /// A class with respondents and no frame count (or a frame with no respondent anywhere near):
 /// its respondents keep their weights, the unrepresented requests are reported; responses with
 /// no class (imported from an earlier tool) keep theirs.
