@@ -39,6 +39,11 @@ const DIRECTIONS: [(&str, &str, &str, f64, f64, Season); 8] = [
     ("GRF", "Greffe", "City Clerk", 0.002, 9.8, Season::None),
 ];
 
+/// The adaptive stratum (waste collection's web forms, a summer peak) and the responses a month
+/// it aims at in the reference city (in proportion for another scale).
+const ADAPTIVE_STRATUM: (&str, &str) = ("ENV", "web_form");
+const ADAPTIVE_TARGET: u32 = 30;
+
 /// (channel, share of requests, chance to answer an invitation, score shift)
 const CHANNELS: [(&str, f64, f64, f64); 6] = [
     ("phone", 0.87, 0.22, -0.15),
@@ -205,10 +210,27 @@ pub async fn load(
     let zone = settings.time_zone;
     let mut rng = StdRng::seed_from_u64(seed);
     // The demonstration's own sampling rates: most phone requests have no e-mail, so phone
-    // invitations are sampled at a higher rate; one stratum is adaptive (a monthly target).
+    // invitations are sampled at a higher rate. One stratum is adaptive: with a monthly target,
+    // a stratum without a rate of its own gets the rate expected to bring the target (from its
+    // recent volume and response rate), so every other stratum is given its rate explicitly.
     let mut settings = settings.clone();
     settings.sampling.default_rate = 0.4;
-    settings.sampling.channel_rates = BTreeMap::from([("phone".to_owned(), 0.6), ("web_form".to_owned(), 0.3)]);
+    settings.sampling.monthly_target = Some(((f64::from(ADAPTIVE_TARGET) * scale).round() as u32).max(1));
+    for (direction, ..) in DIRECTIONS {
+        for (channel, ..) in CHANNELS {
+            if (direction, channel) != ADAPTIVE_STRATUM {
+                let rate = match channel {
+                    "phone" => 0.6,
+                    "web_form" => 0.3,
+                    _ => 0.4,
+                };
+                settings
+                    .sampling
+                    .stratum_rates
+                    .insert(crate::sampling::design::stratum_label(direction, channel), rate);
+            }
+        }
+    }
     settings.sampling.delay_minutes = 60;
     settings.stats.min_n = 10;
     let settings = Arc::new(settings);

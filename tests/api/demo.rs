@@ -48,6 +48,28 @@ async fn a_small_year_goes_through_the_pipeline(backend: Backend) {
     };
     assert_eq!(count("SELECT COUNT(*) FROM sampling_runs WHERE status = 'completed'").await, 365);
     assert_eq!(report.sampling_runs, 365);
+    // One adaptive stratum: its rate follows its volume and response rate once it has a history.
+    let adaptive = {
+        use sea_orm::EntityTrait;
+        let runs = satisfaction::db::entities::sampling_run::Entity::find().all(&app.db).await.unwrap();
+        let mut rates = Vec::new();
+        for run in runs {
+            let strata: Vec<satisfaction::sampling::design::StratumCounts> =
+                serde_json::from_value(run.strata.clone()).unwrap_or_default();
+            for stratum in strata {
+                assert!(
+                    stratum.stratum == "ENV:web_form" || stratum.rate_source != "adaptive",
+                    "only one adaptive stratum: {stratum:?}"
+                );
+                if stratum.rate_source == "adaptive" {
+                    rates.push(stratum.rate);
+                }
+            }
+        }
+        rates
+    };
+    assert!(adaptive.len() > 10, "ENV:web_form sampled adaptively on the days it had requests: {}", adaptive.len());
+    assert!(adaptive.iter().any(|r| (r - adaptive[0]).abs() > 1e-9), "its rate moves");
     assert_eq!(count("SELECT COUNT(*) FROM service_requests").await as u64, report.requests);
     assert_eq!(count("SELECT COUNT(*) FROM outbox WHERE state = 'sent'").await as u64, report.messages);
     let reminders = count("SELECT COUNT(*) FROM outbox WHERE kind = 'reminder' AND state = 'sent'").await as u64;
