@@ -198,15 +198,7 @@ pub async fn load(
     if !(0.001..=10.0).contains(&scale) {
         return Err(DemoError::BadScale(scale));
     }
-    let count = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), "SELECT COUNT(*) FROM service_requests"))
-        .await?
-        .map(|r| r.try_get_by_index::<i64>(0))
-        .transpose()?
-        .unwrap_or(0);
-    if count > 0 {
-        return Err(DemoError::NotEmpty(count as u64));
-    }
+    refuse_a_city_already_there(db).await?;
     let zone = settings.time_zone;
     let mut rng = StdRng::seed_from_u64(seed);
     // The demonstration's own sampling rates: most phone requests have no e-mail, so phone
@@ -382,6 +374,21 @@ pub async fn load(
         .map_err(|e| DemoError::Delivery(e.to_string()))?;
     }
     Ok(report)
+}
+
+/// The demonstration goes only into a database without requests: mixed with a real city's, its
+/// figures would mean nothing.
+pub async fn refuse_a_city_already_there(db: &DatabaseConnection) -> Result<(), DemoError> {
+    let count = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), "SELECT COUNT(*) FROM service_requests"))
+        .await?
+        .map(|r| r.try_get_by_index::<i64>(0))
+        .transpose()?
+        .unwrap_or(0);
+    if count > 0 {
+        return Err(DemoError::NotEmpty(count as u64));
+    }
+    Ok(())
 }
 
 /// The link of an invitation still open (rebuilt from its salt, as the dispatcher does).

@@ -30,6 +30,8 @@ pub async fn run(args: DemoArgs, context: &Context) -> anyhow::Result<CommandOut
 /// Load the year, with a progress bar for the days and a counter per stage on a terminal.
 pub async fn load(args: &DemoArgs, context: &Context) -> anyhow::Result<()> {
     let end = context.clock.now().with_timezone(&context.settings.time_zone).date_naive() - Duration::days(1);
+    // Before any bar is drawn.
+    crate::demo::refuse_a_city_already_there(&context.db).await?;
     let bars = indicatif::MultiProgress::new();
     let days = bars.add(indicatif::ProgressBar::new(365));
     days.set_style(
