@@ -72,23 +72,31 @@ const SERVICES: [&str; 8] = [
     "Bruit",
 ];
 
-const LOW_COMMENTS: [&str; 8] = [
-    "Personne ne m'a rappelé, j'ai dû appeler trois fois.",
-    "Le délai était beaucoup trop long pour un nid-de-poule dangereux.",
-    "On m'a dit que c'était réglé, mais rien n'a été fait.",
-    "Le déneigement de ma rue a été oublié deux fois cet hiver.",
-    "Réponse polie, mais le problème est toujours là.",
-    "J'aurais aimé être informé de la date des travaux.",
-    "Nobody called me back and the issue is still there.",
-    "The information I got was unclear and contradictory.",
+/// What dissatisfied citizens write, in French and in English (as the invitation's language).
+const LOW_COMMENTS: [&[&str]; 2] = [
+    &[
+        "Personne ne m'a rappelé, j'ai dû appeler trois fois.",
+        "Le délai était beaucoup trop long pour un nid-de-poule dangereux.",
+        "On m'a dit que c'était réglé, mais rien n'a été fait.",
+        "Le déneigement de ma rue a été oublié deux fois cet hiver.",
+        "Réponse polie, mais le problème est toujours là.",
+        "J'aurais aimé être informé de la date des travaux.",
+    ],
+    &[
+        "Nobody called me back and the issue is still there.",
+        "The information I got was unclear and contradictory.",
+        "It took three weeks to fix a broken streetlight.",
+    ],
 ];
 
-const HIGH_COMMENTS: [&str; 5] = [
-    "Service rapide et courtois, merci!",
-    "Très satisfait, l'équipe est venue le lendemain.",
-    "Merci au préposé qui a pris le temps de bien m'expliquer.",
-    "Excellent suivi du début à la fin.",
-    "Great service, thank you!",
+const HIGH_COMMENTS: [&[&str]; 2] = [
+    &[
+        "Service rapide et courtois, merci!",
+        "Très satisfait, l'équipe est venue le lendemain.",
+        "Merci au préposé qui a pris le temps de bien m'expliquer.",
+        "Excellent suivi du début à la fin.",
+    ],
+    &["Great service, thank you!", "Quick and friendly, the crew came the next day."],
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -450,11 +458,16 @@ async fn answer(
         "3+"
     };
     answers.insert("contacts".into(), Answer::Choice(contacts.into()));
+    let language = usize::from(invitation.locale == "en");
+    let pick_comment = |rng: &mut StdRng, comments: [&[&str]; 2]| {
+        let comments = comments[language];
+        Answer::Text(comments[rng.random_range(0..comments.len())].into())
+    };
     if (score <= 6 || outcome == "no") && rng.random::<f64>() < 0.65 {
-        answers.insert("comment".into(), Answer::Text(LOW_COMMENTS[rng.random_range(0..LOW_COMMENTS.len())].into()));
+        answers.insert("comment".into(), pick_comment(rng, LOW_COMMENTS));
         answers.insert("follow_up".into(), Answer::Checked(rng.random::<f64>() < 0.5));
     } else if score >= 9 && rng.random::<f64>() < 0.08 {
-        answers.insert("comment".into(), Answer::Text(HIGH_COMMENTS[rng.random_range(0..HIGH_COMMENTS.len())].into()));
+        answers.insert("comment".into(), pick_comment(rng, HIGH_COMMENTS));
     }
     let row = survey::response_row(&invitation, &questionnaire, &answers, now);
     let follow_up = survey::follow_up_reason(&answers, settings.survey.follow_up_max_score);

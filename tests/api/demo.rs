@@ -1,4 +1,4 @@
-//! The demonstration, small (2 % of the reference city), on both databases: it goes through the
+//! The demonstration, small (5 % of the reference city), on both databases: it goes through the
 //! real pipeline (requests, invitations, responses, reminders, opt-outs, follow-ups), gives the
 //! same city for the same seed, and refuses a database that already holds requests.
 
@@ -16,7 +16,7 @@ async fn a_small_year_goes_through_the_pipeline(backend: Backend) {
     let end = today - chrono::Duration::days(1);
     let mut days = 0;
     let report =
-        satisfaction::demo::load(&app.db, &app.jobs.settings, 7, 0.02, end, &mut |day, _| days = day).await.unwrap();
+        satisfaction::demo::load(&app.db, &app.jobs.settings, 7, 0.05, end, &mut |day, _| days = day).await.unwrap();
     assert_eq!(days, 365);
     assert!(report.requests > 2000 && report.invitations > 100, "{report}");
     assert!(report.responses > 20 && report.after_reminder > 0 && report.responses < report.invitations, "{report}");
@@ -80,6 +80,8 @@ async fn a_small_year_goes_through_the_pipeline(backend: Backend) {
     assert_eq!(count("SELECT COUNT(*) FROM invitations WHERE state = 'answered'").await as u64, report.responses);
     assert!(count("SELECT COUNT(*) FROM opt_outs").await as u64 >= report.opt_outs);
     assert_eq!(count("SELECT COUNT(*) FROM follow_ups").await as u64, report.follow_ups);
+    assert_eq!(count("SELECT COUNT(DISTINCT status) FROM follow_ups").await, 3, "follow-ups in every state: {report}");
+    assert!(count("SELECT COUNT(*) FROM responses WHERE comment IS NOT NULL").await > 0, "comments");
 
     // A link of the last days, from the file outbox, still opens its survey and takes an answer.
     let open: Vec<String> = {
@@ -110,12 +112,12 @@ async fn a_small_year_goes_through_the_pipeline(backend: Backend) {
         .dispatch()
         .await;
     assert_eq!(answered.status(), rocket::http::Status::Ok);
-    let again = satisfaction::demo::load(&app.db, &app.jobs.settings, 7, 0.02, end, &mut |_, _| {}).await;
+    let again = satisfaction::demo::load(&app.db, &app.jobs.settings, 7, 0.05, end, &mut |_, _| {}).await;
     assert!(matches!(again, Err(satisfaction::demo::DemoError::NotEmpty(_))), "refuses a database with requests");
 
     // The same seed on another database: the same city.
     let other = spawn_app_with(backend, |f| f).await;
-    let twin = satisfaction::demo::load(&other.db, &other.jobs.settings, 7, 0.02, end, &mut |_, _| {}).await.unwrap();
+    let twin = satisfaction::demo::load(&other.db, &other.jobs.settings, 7, 0.05, end, &mut |_, _| {}).await.unwrap();
     assert_eq!(
         (twin.requests, twin.invitations, twin.responses, twin.opt_outs),
         (report.requests, report.invitations, report.responses, report.opt_outs)
