@@ -111,6 +111,14 @@ pub fn test_figment(database_url: &str) -> Figment {
         .merge(("log_level", "off"))
         .merge(("scheduler", serde_json::json!({"enabled": false})))
         .merge(("database", serde_json::json!({"max_connections": 4, "min_connections": 0, "acquire_timeout_secs": 2, "migrate_on_start": true})))
+        // The file transport's default folder is `mail/` in the working directory: the crate's
+        // root under `cargo test`. A test that does not choose its own writes beside its database.
+        .merge(("delivery.file_dir", default_mail_dir(database_url)))
+}
+
+fn default_mail_dir(database_url: &str) -> String {
+    let name: String = database_url.chars().filter(char::is_ascii_alphanumeric).rev().take(40).collect();
+    std::env::temp_dir().join("satisfaction-test-mail").join(name).to_string_lossy().into_owned()
 }
 
 /// The application on a fresh database, with a local client that keeps cookies.
