@@ -74,6 +74,7 @@ pub fn build_with_database(
         .manage(jobs.clone())
         .manage(templates)
         .manage(web::survey::SurveyPages::new(settings.survey.unknown_token_lookups_per_minute))
+        .manage(web::dashboard::ReportCardCache::default())
         .attach(web::fairings::RequestLog)
         .attach(web::fairings::SecurityHeaders { hsts: settings.security.hsts })
         .mount("/", web::health::routes())

@@ -453,17 +453,40 @@ impl<'r> rocket::response::Responder<'r, 'static> for Cacheable {
     }
 }
 
+/// The report card's pages as last rendered, per language. The page is public and takes tens of
+/// milliseconds of statistics to make (31 a second on two cores at the demonstration's size),
+/// while its figures — complete quarters only — change only with late answers: without this,
+/// anyone could keep the server's cores busy with it. One request renders while the others of
+/// the same moment wait for its page.
+#[derive(Default)]
+pub struct ReportCardCache {
+    pages:
+        tokio::sync::Mutex<std::collections::HashMap<crate::domain::Locale, (chrono::DateTime<chrono::Utc>, String)>>,
+}
+
+/// How long a rendered report card is served again.
+const REPORT_CARD_FRESH: chrono::Duration = chrono::Duration::minutes(10);
+
 #[get("/resultats")]
 async fn report_card(
     jobs: &State<Jobs>,
     templates: &State<Templates>,
+    cache: &State<ReportCardCache>,
     meta: PageMeta,
 ) -> Result<Option<Cacheable>, AppError> {
     let settings = &jobs.settings;
     if !settings.public_report.enabled {
         return Ok(None);
     }
-    let today = jobs.clock.now().with_timezone(&settings.time_zone).date_naive();
+    let now = jobs.clock.now();
+    let mut pages = cache.pages.lock().await;
+    if let Some((made, page)) = pages.get(&meta.locale)
+        && now >= *made
+        && now - *made < REPORT_CARD_FRESH
+    {
+        return Ok(Some(Cacheable(RawHtml(page.clone()))));
+    }
+    let today = now.with_timezone(&settings.time_zone).date_naive();
     let (quarters, chart) =
         dashboard::report_card(&jobs.db, settings, today, settings.public_report.quarters, meta.locale).await?;
     let ctx = context! {
@@ -471,5 +494,7 @@ async fn report_card(
         quarters => Value::from(minijinja::value::Serde(quarters)),
         chart => Value::from(minijinja::value::Serde(chart)),
     };
-    Ok(Some(Cacheable(RawHtml(templates.render("report_card.html.j2", meta.locale, ctx)?))))
+    let page = templates.render("report_card.html.j2", meta.locale, ctx)?;
+    pages.insert(meta.locale, (now, page.clone()));
+    Ok(Some(Cacheable(RawHtml(page))))
 }

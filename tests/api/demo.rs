@@ -155,6 +155,24 @@ async fn the_public_report_card(backend: Backend) {
     }
     let english = app.client.get("/resultats?lang=en").dispatch().await.into_string().await.unwrap();
     assert!(english.contains("Q3 2026") && english.contains("City-wide"));
+
+    // The page is made again at most every ten minutes: forty late zeros for T3 show after that.
+    let tp = satisfaction::db::repo::directions::find_by_code(&app.db, "TP").await.unwrap().unwrap().id;
+    let phone = {
+        use sea_orm::EntityTrait;
+        let channels = satisfaction::db::entities::channel::Entity::find().all(&app.db).await.unwrap();
+        channels.into_iter().find(|c| c.code == "phone").unwrap().id
+    };
+    for _ in 0..40 {
+        let zero =
+            crate::factories::response_row(tp, phone, "TP:phone", 0, 1.0, "2026-08-14T15:00:00Z".parse().unwrap());
+        satisfaction::responses::store::store(&app.db, app.jobs.settings.time_zone, zero).await.unwrap();
+    }
+    let again = app.client.get("/resultats?lang=fr").dispatch().await.into_string().await.unwrap();
+    assert_eq!(again, html, "served again as made");
+    app.jobs.clock.set("2026-11-15T15:11:00Z".parse().unwrap());
+    let later = app.client.get("/resultats?lang=fr").dispatch().await.into_string().await.unwrap();
+    assert_ne!(later, html, "made again with the late answers");
 }
 
 on_both_databases!(the_public_report_card);
