@@ -71,7 +71,10 @@ async fn import_file(context: &Context, kind: FileKind, args: &FileImport) -> an
     let report_path = args.report.clone().unwrap_or_else(|| file_import::default_report_path(&args.file));
     let started = Instant::now();
     let bar = progress_bar();
-    let report = context
+    // Its own connection (on SQLite one, with a larger page cache: `db::connect_for_import`).
+    let db = crate::db::connect_for_import(&context.settings.database_url, &context.settings.database).await?;
+    let importer = Context { settings: context.settings.clone(), db, clock: context.clock.clone() };
+    let report = importer
         .jobs(None)
         .import_file(kind, &args.file, &report_path, &mut |done, total, summary| {
             bar.set_length(total);

@@ -110,6 +110,7 @@ impl Default for Settings {
                 acquire_timeout_secs: 5,
                 migrate_on_start: true,
                 postgres_work_mem: database::default_postgres_work_mem(),
+                sqlite_import_cache_mb: database::default_sqlite_import_cache_mb(),
             },
             scheduler: SchedulerSettings { enabled: true },
             security: SecuritySettings { hsts: false },
