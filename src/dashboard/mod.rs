@@ -389,6 +389,23 @@ where
     Ok(())
 }
 
+/// The comments of a period as CSV, in the reader's language: date (in the city), direction,
+/// channel, score and the comment anonymised — nothing that names the citizen.
+pub fn comments_csv(
+    rows: &[crate::db::repo::responses::CommentRow],
+    zone: chrono_tz::Tz,
+    locale: crate::domain::Locale,
+) -> anyhow::Result<String> {
+    let mut writer = crate::reporting::export::csv_writer(locale);
+    writer.write_record(["date", "direction", "channel", "score", "comment"])?;
+    for row in rows {
+        let date = row.submitted_at.with_timezone(&zone).date_naive().to_string();
+        let score = row.overall_score.to_string();
+        writer.write_record([date.as_str(), &row.direction, &row.channel, &score, &anonymise(&row.comment)])?;
+    }
+    Ok(String::from_utf8(writer.into_inner()?)?)
+}
+
 /// A comment as an export gives it: e-mail addresses and phone numbers a citizen may have typed
 /// are replaced ("[courriel]", "[téléphone]"), so an export holds no contact data.
 pub fn anonymise(text: &str) -> String {
@@ -429,6 +446,29 @@ pub fn anonymise(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_comments_export_is_anonymised_in_the_readers_language() {
+        let row = crate::db::repo::responses::CommentRow {
+            // 01:30 UTC is still the evening before in Toronto.
+            submitted_at: "2026-11-02T01:30:00Z".parse().unwrap(),
+            direction: "TP".into(),
+            channel: "phone".into(),
+            overall_score: 3,
+            comment: "Rappelez-moi au 418 555-0134; merci".into(),
+        };
+        let french = comments_csv(std::slice::from_ref(&row), chrono_tz::America::Toronto, crate::domain::Locale::Fr);
+        // The French separator stands in the comment: the field is quoted.
+        assert_eq!(
+            french.unwrap(),
+            "date;direction;channel;score;comment\n2026-11-01;TP;phone;3;\"Rappelez-moi au [téléphone]; merci\"\n"
+        );
+        let english = comments_csv(&[row], chrono_tz::America::Toronto, crate::domain::Locale::En).unwrap();
+        assert_eq!(
+            english,
+            "date,direction,channel,score,comment\n2026-11-01,TP,phone,3,Rappelez-moi au [téléphone]; merci\n"
+        );
+    }
 
     #[test]
     fn exports_hold_no_contact_typed_in_a_comment() {

@@ -103,6 +103,13 @@ fn weighting_note(response: &StatsResponse, locale: Locale) -> String {
     note + ".\n"
 }
 
+/// A CSV writer for a spreadsheet in the reader's language: `;` between fields in French (where
+/// the comma is the decimal sign), `,` in English.
+pub fn csv_writer(locale: Locale) -> csv::Writer<Vec<u8>> {
+    let delimiter = if locale == Locale::Fr { b';' } else { b',' };
+    csv::WriterBuilder::new().delimiter(delimiter).from_writer(Vec::new())
+}
+
 pub fn to_csv(response: &StatsResponse) -> anyhow::Result<String> {
     to_csv_for(response, Locale::En)
 }
@@ -110,8 +117,7 @@ pub fn to_csv(response: &StatsResponse) -> anyhow::Result<String> {
 /// The CSV of a breakdown for a spreadsheet in the reader's language: French ones take `;`
 /// between fields and a decimal comma ("9,3"); English ones `,` and a point.
 pub fn to_csv_for(response: &StatsResponse, locale: Locale) -> anyhow::Result<String> {
-    let delimiter = if locale == Locale::Fr { b';' } else { b',' };
-    let mut writer = csv::WriterBuilder::new().delimiter(delimiter).from_writer(Vec::new());
+    let mut writer = csv_writer(locale);
     let mut header: Vec<String> =
         ["direction", "channel", "month", "n", "suppressed", "mean", "std_error", "df", "ci_low", "ci_high"]
             .map(String::from)

@@ -288,6 +288,18 @@ impl<'r> rocket::response::Responder<'r, 'static> for CsvFile {
     }
 }
 
+/// Every export is audited: who, what and for which filter.
+async fn audit_export(
+    jobs: &Jobs,
+    logged_in: &LoggedIn,
+    action: &str,
+    details: serde_json::Value,
+) -> Result<(), AppError> {
+    let actor = logged_in.user.actor();
+    crate::db::repo::audit::record(&jobs.db, jobs.clock.now(), &actor, action, None, Some(details)).await?;
+    Ok(())
+}
+
 /// The filter of an export, with the exporter's scope (analysts and administrators only).
 fn export_filter(logged_in: &LoggedIn, query: &ExportQuery<'_>, jobs: &Jobs) -> Result<(Scope, Filter), AppError> {
     let scope = comments_allowed(logged_in)?;
@@ -334,15 +346,7 @@ async fn export(logged_in: LoggedIn, query: ExportQuery<'_>, jobs: &State<Jobs>)
         .map_err(|e| sea_orm::DbErr::Custom(format!("cannot write the CSV: {e}")))?;
     let details =
         serde_json::json!({"by": query.by, "from": filter.from, "to": filter.to, "direction": filter.direction});
-    crate::db::repo::audit::record(
-        &jobs.db,
-        jobs.clock.now(),
-        &logged_in.user.actor(),
-        "export.stats",
-        None,
-        Some(details),
-    )
-    .await?;
+    audit_export(jobs, &logged_in, "export.stats", details).await?;
     Ok(CsvFile { name: format!("satisfaction-{}-{}.csv", filter.from, filter.to), body })
 }
 
@@ -355,36 +359,10 @@ async fn export_comments(logged_in: LoggedIn, query: ExportQuery<'_>, jobs: &Sta
     let (start, end) = (start.unwrap_or_default(), end.unwrap_or_default());
     let rows = crate::db::repo::responses::comments(&jobs.db, start, end, filter.direction.as_deref()).await?;
     let locale = query.locale.and_then(crate::domain::Locale::parse).unwrap_or_default();
-    let delimiter = if locale == crate::domain::Locale::Fr { b';' } else { b',' };
-    let mut writer = csv::WriterBuilder::new().delimiter(delimiter).from_writer(Vec::new());
-    let write = |writer: &mut csv::Writer<Vec<u8>>, record: &[String]| {
-        writer.write_record(record).map_err(|e| sea_orm::DbErr::Custom(format!("cannot write the CSV: {e}")))
-    };
-    write(&mut writer, &["date", "direction", "channel", "score", "comment"].map(String::from))?;
-    let zone = jobs.settings.time_zone;
-    for row in &rows {
-        let date = row.submitted_at.with_timezone(&zone).date_naive().to_string();
-        let record = [
-            date,
-            row.direction.clone(),
-            row.channel.clone(),
-            row.overall_score.to_string(),
-            dashboard::anonymise(&row.comment),
-        ];
-        write(&mut writer, &record)?;
-    }
-    let body = String::from_utf8(writer.into_inner().map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?)
-        .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+    let body = dashboard::comments_csv(&rows, jobs.settings.time_zone, locale)
+        .map_err(|e| sea_orm::DbErr::Custom(format!("cannot write the CSV: {e}")))?;
     let details = serde_json::json!({"comments": rows.len(), "from": filter.from, "to": filter.to, "direction": filter.direction});
-    crate::db::repo::audit::record(
-        &jobs.db,
-        jobs.clock.now(),
-        &logged_in.user.actor(),
-        "export.comments",
-        None,
-        Some(details),
-    )
-    .await?;
+    audit_export(jobs, &logged_in, "export.comments", details).await?;
     Ok(CsvFile { name: format!("commentaires-{}-{}.csv", filter.from, filter.to), body })
 }
 

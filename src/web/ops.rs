@@ -14,7 +14,6 @@ use rocket::{
     response::{Redirect, content::RawHtml},
     routes,
 };
-use sea_orm::{FromQueryResult, Statement};
 
 use crate::accounts::{self, NewUser};
 use crate::db::repo;
@@ -76,6 +75,16 @@ struct Said {
     notice: Option<String>,
     secret: Option<String>,
     problem: Option<String>,
+}
+
+impl Said {
+    /// What a form's action gave: what it says on success (200), or its problem (422).
+    fn after(result: Result<Said, String>) -> (Status, Said) {
+        match result {
+            Ok(said) => (Status::Ok, said),
+            Err(problem) => (Status::UnprocessableEntity, Said { problem: Some(problem), ..Said::default() }),
+        }
+    }
 }
 
 fn page(
@@ -175,17 +184,11 @@ async fn create_user(
         Ok::<String, String>(password)
     }
     .await;
-    let (status, said) = match result {
-        Ok(password) => (
-            Status::Ok,
-            Said {
-                notice: Some(format!("{} : mot de passe / password", form.email.trim())),
-                secret: Some(password),
-                problem: None,
-            },
-        ),
-        Err(problem) => (Status::UnprocessableEntity, Said { problem: Some(problem), ..Said::default() }),
-    };
+    let (status, said) = Said::after(result.map(|password| Said {
+        notice: Some(format!("{} : mot de passe / password", form.email.trim())),
+        secret: Some(password),
+        problem: None,
+    }));
     Ok((status, users_page(&admin, jobs, templates, &meta, said).await?))
 }
 
@@ -213,10 +216,7 @@ async fn set_role(
             .map_err(|e| e.to_string()),
         Err(e) => Err(format!("{e}")),
     };
-    let (status, said) = match result {
-        Ok(()) => (Status::Ok, Said { notice: Some("✓".into()), ..Said::default() }),
-        Err(problem) => (Status::UnprocessableEntity, Said { problem: Some(problem), ..Said::default() }),
-    };
+    let (status, said) = Said::after(result.map(|()| Said { notice: Some("✓".into()), ..Said::default() }));
     Ok((status, users_page(&admin, jobs, templates, &meta, said).await?))
 }
 
@@ -304,13 +304,15 @@ async fn create_key(
     admin.check(jobs, form.csrf.as_deref())?;
     let created =
         accounts::create_scoped_api_key(&jobs.db, &form.name, &form.scope, &admin.actor(), jobs.clock.now()).await;
-    let (status, said) = match created {
-        Ok((row, clear)) => (
-            Status::Ok,
-            Said { notice: Some(format!("{} ({})", row.name, row.scope)), secret: Some(clear), problem: None },
-        ),
-        Err(e) => (Status::UnprocessableEntity, Said { problem: Some(e.to_string()), ..Said::default() }),
-    };
+    let (status, said) = Said::after(
+        created
+            .map(|(row, clear)| Said {
+                notice: Some(format!("{} ({})", row.name, row.scope)),
+                secret: Some(clear),
+                problem: None,
+            })
+            .map_err(|e| e.to_string()),
+    );
     Ok((status, keys_page(&admin, jobs, templates, &meta, said).await?))
 }
 
@@ -324,23 +326,15 @@ async fn revoke_key(
     meta: PageMeta,
 ) -> Result<RawHtml<String>, AppError> {
     admin.check(jobs, form.csrf.as_deref())?;
-    let key = repo::api_keys::list(&jobs.db)
+    let key = repo::api_keys::find(&jobs.db, id)
         .await?
-        .into_iter()
-        .find(|k| k.id == id && k.revoked_at.is_none())
+        .filter(|k| k.revoked_at.is_none())
         .ok_or_else(|| AppError::Forbidden(format!("no active API key #{id}")))?;
     accounts::revoke_api_key(&jobs.db, &key.prefix, &admin.actor(), jobs.clock.now())
         .await
         .map_err(|e| AppError::Forbidden(e.to_string()))?;
     let said = Said { notice: Some(format!("{} ✓", key.name)), ..Said::default() };
     keys_page(&admin, jobs, templates, &meta, said).await
-}
-
-#[derive(FromQueryResult)]
-struct Coverage {
-    channel: String,
-    closed: i64,
-    without_contact: i64,
 }
 
 #[get("/ops/sampling-runs")]
@@ -377,13 +371,7 @@ async fn sampling_runs(
             }
         })
         .collect();
-    // Requests that can never be sampled: no usable contact (the contact hash outlives the purge).
-    let sql = "SELECT c.code AS channel, COUNT(*) AS closed, \
-               SUM(CASE WHEN r.contact_hash IS NULL THEN 1 ELSE 0 END) AS without_contact \
-               FROM service_requests r JOIN channels c ON c.id = r.channel_id WHERE r.status = 'closed' \
-               GROUP BY c.code ORDER BY c.code";
-    let coverage: Vec<Value> = Coverage::find_by_statement(Statement::from_string(jobs.db.get_database_backend(), sql))
-        .all(&jobs.db)
+    let coverage: Vec<Value> = repo::sampling::frame_coverage(&jobs.db)
         .await?
         .into_iter()
         .map(|c| context! { channel => c.channel, closed => c.closed, without_contact => c.without_contact })
@@ -469,12 +457,8 @@ async fn audit(
     templates: &State<Templates>,
     meta: PageMeta,
 ) -> Result<RawHtml<String>, AppError> {
-    use sea_orm::{EntityTrait, QueryOrder, QuerySelect};
     let zone = jobs.settings.time_zone;
-    let rows: Vec<Value> = crate::db::entities::audit_log::Entity::find()
-        .order_by_desc(crate::db::entities::audit_log::Column::Id)
-        .limit(200)
-        .all(&jobs.db)
+    let rows: Vec<Value> = repo::audit::recent(&jobs.db, 200)
         .await?
         .into_iter()
         .map(|a| {

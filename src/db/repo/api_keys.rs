@@ -31,6 +31,11 @@ pub async fn find_active_by_prefix(db: &impl ConnectionTrait, prefix: &str) -> R
         .await
 }
 
+/// The key with this id, revoked or not.
+pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<api_key::Model>, DbErr> {
+    api_key::Entity::find_by_id(id).one(db).await
+}
+
 pub async fn touch(db: &impl ConnectionTrait, id: i64, at: chrono::DateTime<chrono::Utc>) -> Result<(), DbErr> {
     api_key::Entity::update_many()
         .col_expr(api_key::Column::LastUsedAt, sea_orm::sea_query::Expr::value(at))

@@ -1,4 +1,4 @@
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, QueryOrder, QuerySelect};
 
 use crate::db::entities::audit_log;
 
@@ -22,4 +22,9 @@ pub async fn record(
     .insert(db)
     .await?;
     Ok(())
+}
+
+/// The newest `limit` lines of the audit log, newest first.
+pub async fn recent(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<audit_log::Model>, DbErr> {
+    audit_log::Entity::find().order_by_desc(audit_log::Column::Id).limit(limit).all(db).await
 }

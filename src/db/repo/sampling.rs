@@ -190,6 +190,24 @@ pub async fn recent_runs(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<sa
     sampling_run::Entity::find().order_by_desc(sampling_run::Column::Id).limit(limit).all(db).await
 }
 
+/// Closed requests of a channel, and how many of them can never be sampled for want of a usable
+/// contact (the contact hash outlives the purge, so purged requests still count as reachable).
+#[derive(Debug, FromQueryResult)]
+pub struct ChannelCoverage {
+    pub channel: String,
+    pub closed: i64,
+    pub without_contact: i64,
+}
+
+/// The frame's coverage, channel by channel (the operations page's table).
+pub async fn frame_coverage(db: &impl ConnectionTrait) -> Result<Vec<ChannelCoverage>, DbErr> {
+    let sql = "SELECT c.code AS channel, COUNT(*) AS closed, \
+               SUM(CASE WHEN r.contact_hash IS NULL THEN 1 ELSE 0 END) AS without_contact \
+               FROM service_requests r JOIN channels c ON c.id = r.channel_id WHERE r.status = 'closed' \
+               GROUP BY c.code ORDER BY c.code";
+    ChannelCoverage::find_by_statement(sea_orm::Statement::from_string(db.get_database_backend(), sql)).all(db).await
+}
+
 /// A run as it starts: what it will be audited by.
 pub struct NewRun {
     pub started_at: DateTime<Utc>,
