@@ -170,21 +170,7 @@ async fn sessions_end_when_idle_at_their_end_and_when_the_user_is_disabled(backe
 
 async fn a_scoped_viewer_sees_only_their_direction(backend: Backend) {
     let app = app(backend).await;
-    let reference = Reference {
-        directions: satisfaction::db::repo::directions::list(&app.db)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|d| (d.code, d.id))
-            .collect(),
-        channels: satisfaction::db::entities::channel::Entity::find()
-            .all(&app.db)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|c| (c.code, c.id))
-            .collect(),
-    };
+    let reference = Reference::load(&app.db).await;
     let zone = app.jobs.settings.time_zone;
     for (direction, score) in [("TP", 9), ("TP", 8), ("ENV", 3)] {
         let row = response_row(

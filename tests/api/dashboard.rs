@@ -132,21 +132,7 @@ async fn a_follow_up_moves_through_its_states(backend: Backend) {
 async fn exports_give_the_api_figures_and_no_contact(backend: Backend) {
     use crate::factories::{Reference, response_row};
     let (app, key) = imported(backend).await;
-    let reference = Reference {
-        directions: satisfaction::db::repo::directions::list(&app.db)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|d| (d.code, d.id))
-            .collect(),
-        channels: satisfaction::db::entities::channel::Entity::find()
-            .all(&app.db)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|c| (c.code, c.id))
-            .collect(),
-    };
+    let reference = Reference::load(&app.db).await;
     let at = "2022-06-15T15:00:00Z".parse().unwrap();
     let mut row = response_row(reference.direction("TP"), reference.channel("phone"), "TP:phone", 2, 1.0, at);
     row.comment = Some("Rappelez-moi : marie.roy@courriel.example ou 418 555-0134".into());

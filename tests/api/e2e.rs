@@ -46,7 +46,17 @@ impl Drop for Driver {
     }
 }
 
+/// Chromium on a phone's screen (390 × 844).
 async fn browser() -> (Driver, Client) {
+    chromium(json!({
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        "mobileEmulation": {"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 1}}
+    }))
+    .await
+}
+
+/// chromedriver on a free port, and a headless Debian Chromium session with these options.
+async fn chromium(mut options: serde_json::Value) -> (Driver, Client) {
     let port = free_port();
     let driver = std::process::Command::new("chromedriver")
         .arg(format!("--port={port}"))
@@ -57,11 +67,8 @@ async fn browser() -> (Driver, Client) {
         .expect("chromedriver is installed (apt-get install chromium chromium-driver)");
     let driver = Driver(driver);
     wait_for(port).await;
-    let capabilities = json!({"goog:chromeOptions": {
-        "binary": "/usr/bin/chromium",
-        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-        "mobileEmulation": {"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 1}}
-    }});
+    options["binary"] = json!("/usr/bin/chromium");
+    let capabilities = json!({ "goog:chromeOptions": options });
     let capabilities = capabilities.as_object().unwrap().clone();
     let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(capabilities)
@@ -330,21 +337,7 @@ async fn the_dashboard_in_a_browser(backend: Backend) {
     let report = dir.path().join("rejets.csv");
     jobs.import_file(satisfaction::jobs::FileKind::Responses, &file, &report, &mut |_, _, _| {}).await.unwrap();
     // TP was registered by the import.
-    let reference = Reference {
-        directions: satisfaction::db::repo::directions::list(&db)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|d| (d.code, d.id))
-            .collect(),
-        channels: satisfaction::db::entities::channel::Entity::find()
-            .all(&db)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|c| (c.code, c.id))
-            .collect(),
-    };
+    let reference = Reference::load(&db).await;
     let request = insert_request(&db, &reference, &RequestRow::closed("REQ-2026-500", now())).await.unwrap();
     let invitation = insert_invitation(&db, InvitationRow::of(&request, "TP:phone", 0.5, now())).await.unwrap();
     let mut row = crate::factories::response_row(request.direction_id, request.channel_id, "TP:phone", 2, 2.0, now());
@@ -522,28 +515,11 @@ async fn the_report_card_in_a_browser(backend: Backend) {
 
 /// Chromium at 1280 × 900, downloading into `downloads`.
 async fn desktop_browser(downloads: &std::path::Path) -> (Driver, Client) {
-    let port = free_port();
-    let driver = std::process::Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("chromedriver is installed (apt-get install chromium chromium-driver)");
-    let driver = Driver(driver);
-    wait_for(port).await;
-    let capabilities = json!({"goog:chromeOptions": {
-        "binary": "/usr/bin/chromium",
+    chromium(json!({
         "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"],
         "prefs": {"download.default_directory": downloads.display().to_string(), "download.prompt_for_download": false}
-    }});
-    let capabilities = capabilities.as_object().unwrap().clone();
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("a Chromium session");
-    (driver, client)
+    }))
+    .await
 }
 
 use sea_orm::EntityTrait;

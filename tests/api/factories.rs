@@ -18,11 +18,16 @@ pub struct Reference {
 impl Reference {
     /// Registers the given direction codes (named after themselves).
     pub async fn with_directions(db: &DatabaseConnection, codes: &[&str]) -> Reference {
-        let mut directions = HashMap::new();
         for code in codes {
-            let row = satisfaction::db::repo::directions::insert(db, code, code, code, Utc::now()).await.unwrap();
-            directions.insert(code.to_string(), row.id);
+            satisfaction::db::repo::directions::insert(db, code, code, code, Utc::now()).await.unwrap();
         }
+        Reference::load(db).await
+    }
+
+    /// The directions registered so far (by an import, say) and the seeded channels.
+    pub async fn load(db: &DatabaseConnection) -> Reference {
+        let directions =
+            satisfaction::db::repo::directions::list(db).await.unwrap().into_iter().map(|d| (d.code, d.id)).collect();
         let channels = channel::Entity::find().all(db).await.unwrap().into_iter().map(|c| (c.code, c.id)).collect();
         Reference { directions, channels }
     }
