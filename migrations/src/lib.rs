@@ -24,6 +24,7 @@ mod m20261130_000013_weighting_classes;
 mod m20261130_000014_delivery;
 mod m20261130_000015_survey;
 mod m20261130_000016_sessions;
+mod m20261201_000017_requests_without_contact_hash_index;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000014_delivery::Migration),
             Box::new(m20261130_000015_survey::Migration),
             Box::new(m20261130_000016_sessions::Migration),
+            Box::new(m20261201_000017_requests_without_contact_hash_index::Migration),
         ]
     }
 }

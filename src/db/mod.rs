@@ -3,6 +3,7 @@
 //! pass either the pool or a transaction it owns.
 
 pub mod entities;
+pub mod nodelay;
 pub mod repo;
 pub mod sql;
 
@@ -42,6 +43,11 @@ async fn open(
     sqlite_cache_mb: Option<u32>,
 ) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(database_url.to_owned());
+    // Over a Unix socket nothing matches this port's TCP connections, and nothing needs to.
+    let postgres_port = database_url
+        .parse::<sea_orm::sqlx::postgres::PgConnectOptions>()
+        .map(|options| options.get_port())
+        .unwrap_or(5432);
     let work_mem = settings.postgres_work_mem.clone();
     options
         .max_connections(max_connections)
@@ -69,7 +75,15 @@ async fn open(
                 None => options,
             }
         })
-        .map_sqlx_postgres_opts(move |options| options.options([("work_mem", work_mem.as_str())]));
+        .map_sqlx_postgres_opts(move |options| options.options([("work_mem", work_mem.as_str())]))
+        .map_sqlx_postgres_pool_opts(move |pool| {
+            pool.after_connect(move |_, _| {
+                Box::pin(async move {
+                    nodelay::set_on_connections_to(postgres_port);
+                    Ok(())
+                })
+            })
+        });
     let db = Database::connect(options)
         .await
         .map_err(|err| DbErr::Custom(format!("cannot connect to {}: {err}", redact_url(database_url))))?;

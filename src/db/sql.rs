@@ -58,6 +58,91 @@ impl Params {
     }
 }
 
+/// Rows sent to PostgreSQL column by column, each column one array parameter, and read back as a
+/// table: `unnest($1::text[], $2::int8[], …) AS x(…)`. A chunk of any size is then one statement
+/// of one shape with a parameter per column, bound in the binary protocol — no thousands of
+/// parameters to bind, no dates as text to parse. Measured on a million requests: the server's
+/// work per row came down to that of an `INSERT … SELECT` of generated rows.
+///
+/// The driver binds arrays without NULL elements, so a nullable column travels as its values (a
+/// filler where there is none) and a presence mask (`bool[]`), and is read as
+/// `CASE WHEN mask THEN value END`.
+pub struct PgColumns {
+    params: Params,
+    /// Placeholders with their casts, in the order of `names`.
+    arrays: Vec<String>,
+    names: Vec<String>,
+    /// The expression reading each column, in the order the columns were added.
+    reads: Vec<String>,
+}
+
+impl Default for PgColumns {
+    fn default() -> Self {
+        PgColumns::new()
+    }
+}
+
+impl PgColumns {
+    pub fn new() -> PgColumns {
+        PgColumns { params: Params::new(DbBackend::Postgres), arrays: Vec::new(), names: Vec::new(), reads: Vec::new() }
+    }
+
+    fn array(&mut self, name: String, sql_type: &str, array_type: sea_orm::sea_query::ArrayType, values: Vec<Value>) {
+        let placeholder = self.params.bind(Value::Array(array_type, Some(Box::new(values))));
+        self.arrays.push(format!("{placeholder}::{sql_type}[]"));
+        self.names.push(name);
+    }
+
+    /// A column without NULLs. `sql_type` is its PostgreSQL type (`text`, `int8`, `timestamptz`…).
+    pub fn column<V: Into<Value>>(
+        &mut self,
+        name: &str,
+        sql_type: &str,
+        array_type: sea_orm::sea_query::ArrayType,
+        values: impl IntoIterator<Item = V>,
+    ) -> &mut PgColumns {
+        self.array(name.to_owned(), sql_type, array_type, values.into_iter().map(Into::into).collect());
+        self.reads.push(format!("x.{name}"));
+        self
+    }
+
+    /// A nullable column: `filler` stands where a row has no value (it is never read).
+    pub fn nullable<V: Into<Value> + Clone>(
+        &mut self,
+        name: &str,
+        sql_type: &str,
+        array_type: sea_orm::sea_query::ArrayType,
+        values: impl IntoIterator<Item = Option<V>>,
+        filler: V,
+    ) -> &mut PgColumns {
+        let (values, present): (Vec<Value>, Vec<Value>) = values
+            .into_iter()
+            .map(|value| match value {
+                Some(value) => (value.into(), Value::Bool(Some(true))),
+                None => (filler.clone().into(), Value::Bool(Some(false))),
+            })
+            .unzip();
+        self.array(name.to_owned(), sql_type, array_type, values);
+        self.array(format!("{name}_present"), "bool", sea_orm::sea_query::ArrayType::Bool, present);
+        self.reads.push(format!("CASE WHEN x.{name}_present THEN x.{name} END"));
+        self
+    }
+
+    /// What goes after FROM: the arrays side by side, as table `x`.
+    pub fn source(&self) -> String {
+        format!("unnest({}) AS x({})", self.arrays.join(", "), self.names.join(", "))
+    }
+
+    /// The columns' values, in the order they were added (for a SELECT list).
+    pub fn reads(&self) -> String {
+        self.reads.join(", ")
+    }
+
+    pub fn statement(self, sql: String) -> Statement {
+        self.params.statement(sql)
+    }
+}
+
 /// How many rows each statement of a multi-row write or look-up takes: pieces of 512, 256,
 /// 128, … 1. Such statements then exist in ten shapes only, each prepared once per connection
 /// and kept in its statement cache, instead of a new statement of thousands of parameters for

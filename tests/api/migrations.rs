@@ -149,7 +149,52 @@ async fn instances_starting_together_migrate_once(backend: Backend) {
     assert_eq!(count_rows(&instances[0], "questionnaires").await, 2);
 }
 
+/// Migration 17: requests are not indexed by contact hash (it cost half of an import's time);
+/// the indexes that queries need are still there.
+async fn requests_are_not_indexed_by_contact_hash(backend: Backend) {
+    let (_database, conn) = migrated_database(backend).await;
+    let sql = match backend {
+        Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'service_requests'",
+        Backend::Postgres => "SELECT indexname AS name FROM pg_indexes WHERE tablename = 'service_requests'",
+    };
+    let names: Vec<String> = conn
+        .query_all_raw(Statement::from_string(conn.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get::<String>("", "name").unwrap())
+        .collect();
+    assert!(!names.iter().any(|name| name.contains("contact_hash")), "{names:?}");
+    for kept in ["closed_at_id", "status_closed_at"] {
+        assert!(names.iter().any(|name| name.ends_with(kept)), "{kept} in {names:?}");
+    }
+}
+
+/// PostgreSQL over TCP (what the tests use): a pooled connection's socket has `TCP_NODELAY`, which
+/// sqlx 0.9.0 no longer sets (`db::nodelay`); without it a large statement waits about 40 ms for
+/// the server's delayed acknowledgement. SQLite has no socket.
+#[rocket::async_test]
+async fn postgres_connections_over_tcp_send_without_delay() {
+    let database = TestDatabase::create(Backend::Postgres).await;
+    let settings = satisfaction::config::Settings::from_figment(&crate::helpers::test_figment(&database.url)).unwrap();
+    let conn = db::connect(&database.url, &settings.database).await.unwrap();
+    let server_port = url::Url::parse(&database.url).unwrap().port().unwrap_or(5432);
+    // The connection's own port, as the server sees it, picks its socket out of the process's.
+    let row = conn
+        .query_one_raw(Statement::from_string(conn.get_database_backend(), "SELECT inet_client_port() AS port"))
+        .await
+        .unwrap()
+        .expect("one row");
+    let client_port = u16::try_from(row.try_get::<i32>("", "port").expect("connected over TCP")).unwrap();
+    let socket = db::nodelay::connections_to(server_port)
+        .into_iter()
+        .find(|&fd| db::nodelay::local_port(fd) == Some(client_port))
+        .expect("the connection's socket");
+    assert!(db::nodelay::is_set(socket), "TCP_NODELAY on the pooled connection");
+}
+
 on_both_databases!(
+    requests_are_not_indexed_by_contact_hash,
     instances_starting_together_migrate_once,
     migrations_apply_from_empty_and_again,
     the_decision_ledger_keeps_its_rows_without_foreign_keys,

@@ -299,9 +299,12 @@ pub async fn opt_out(
     let new = db.execute_raw(params.statement(sql)).await?.rows_affected() > 0;
     let mut params = Params::new(backend);
     let hash = params.bind(contact_hash);
+    // From the open invitations (few, by their state index) to their requests by id: requests are
+    // not indexed by contact hash (migration 17).
     let sql = format!(
         "UPDATE invitations SET state = 'opted_out', token_salt = NULL WHERE state IN {OPEN_STATES} \
-         AND service_request_id IN (SELECT id FROM service_requests WHERE contact_hash = {hash}) RETURNING id"
+         AND EXISTS (SELECT 1 FROM service_requests r WHERE r.id = invitations.service_request_id \
+         AND r.contact_hash = {hash}) RETURNING id"
     );
     let ended = ended_ids(db, params.statement(sql)).await?;
     cancel_pending_of(db, &ended).await?;
