@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The databases' own pace at taking closed requests into this schema (its five indexes, its two
+# The databases' own pace at taking closed requests into this schema (its indexes, its two
 # foreign keys), with nothing of the product in the way: generated rows inserted set-based
 # (INSERT … SELECT), 20,000 to a commit — what `satisfaction import requests` could at best
 # approach on this machine. Compare with benches/import_requests.sh. SQLite's page cache is the
