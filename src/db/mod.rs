@@ -72,7 +72,12 @@ async fn open(
                 .statement_cache_capacity(64);
             match sqlite_cache_mb {
                 // Negative: a size in KiB rather than in pages.
-                Some(mb) => options.pragma("cache_size", format!("-{}", u64::from(mb.max(1)) * 1024)),
+                // The default checkpoint every 1,000 pages ran after each commit of an import and
+                // copied to the database file the indexes' pages the next commit wrote again
+                // (measured, a million requests: 35 s → 31 s; `checkpoint` empties the log at the end).
+                Some(mb) => options
+                    .pragma("cache_size", format!("-{}", u64::from(mb.max(1)) * 1024))
+                    .pragma("wal_autocheckpoint", "100000"),
                 None => options,
             }
         })
@@ -170,6 +175,16 @@ pub async fn analyze(db: &impl ConnectionTrait, table: &str) -> Result<(), DbErr
     Ok(())
 }
 
+/// After a bulk write on SQLite: copy the write-ahead log into the database file and empty it.
+/// The import's connection checkpoints only every 100,000 pages (`connect_for_import`), so its
+/// log has grown to hundreds of MB by its end. Nothing to do on PostgreSQL.
+pub async fn checkpoint(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+    }
+    Ok(())
+}
+
 /// True when PostgreSQL aborted the transaction to break a deadlock, or for a serialisation
 /// failure: running the whole transaction again is the documented answer.
 pub fn is_conflict_to_retry(err: &DbErr) -> bool {
@@ -206,9 +221,9 @@ mod tests {
         }
     }
 
-    async fn cache_size(db: &DatabaseConnection) -> i64 {
+    async fn pragma(db: &DatabaseConnection, name: &str) -> i64 {
         let row = db
-            .query_one_raw(sea_orm::Statement::from_string(DbBackend::Sqlite, "PRAGMA cache_size"))
+            .query_one_raw(sea_orm::Statement::from_string(DbBackend::Sqlite, format!("PRAGMA {name}")))
             .await
             .unwrap()
             .unwrap();
@@ -221,10 +236,27 @@ mod tests {
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("import.db").display());
         let import = connect_for_import(&url, &settings(48)).await.unwrap();
         assert_eq!(import.get_sqlite_connection_pool().options().get_max_connections(), 1);
-        assert_eq!(cache_size(&import).await, -48 * 1024, "48 MiB, in KiB");
-        // The server's pool keeps SQLite's default on each of its connections.
+        assert_eq!(pragma(&import, "cache_size").await, -48 * 1024, "48 MiB, in KiB");
+        assert_eq!(pragma(&import, "wal_autocheckpoint").await, 100_000);
+        // The server's pool keeps SQLite's defaults on each of its connections.
         let pool = connect(&url, &settings(48)).await.unwrap();
         assert_eq!(pool.get_sqlite_connection_pool().options().get_max_connections(), 10);
-        assert_eq!(cache_size(&pool).await, -2000);
+        assert_eq!(pragma(&pool, "cache_size").await, -2000);
+        assert_eq!(pragma(&pool, "wal_autocheckpoint").await, 1000);
+    }
+
+    #[tokio::test]
+    async fn a_checkpoint_empties_the_write_ahead_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("import.db");
+        let import = connect_for_import(&format!("sqlite://{}?mode=rwc", path.display()), &settings(2)).await.unwrap();
+        import
+            .execute_unprepared("CREATE TABLE t (x TEXT); INSERT INTO t VALUES (hex(randomblob(5000)))")
+            .await
+            .unwrap();
+        let wal = dir.path().join("import.db-wal");
+        assert!(std::fs::metadata(&wal).unwrap().len() > 0, "the insert went to the log");
+        checkpoint(&import).await.unwrap();
+        assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
     }
 }

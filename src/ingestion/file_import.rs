@@ -50,7 +50,7 @@ pub const RESPONSES: FileSpec = FileSpec {
 };
 
 /// Chunks written per transaction on SQLite (see `import_file`).
-const SQLITE_CHUNKS_PER_COMMIT: usize = 10;
+const SQLITE_CHUNKS_PER_COMMIT: usize = 50;
 
 /// Called after each chunk with (bytes read, total bytes, running summary).
 pub type Progress<'a> = &'a mut dyn FnMut(u64, u64, &Summary);
@@ -188,7 +188,8 @@ where
     // On SQLite, several chunks share one transaction (each chunk's own is a savepoint in it):
     // every commit writes each page the chunk touched to the write-ahead log, and the indexes'
     // pages are touched again by the next chunk. Ten chunks of 2,000 rows a commit wrote a
-    // million responses in half the time of one chunk a commit.
+    // million responses in half the time of one chunk a commit; fifty, a million requests in 35 s
+    // instead of 39.
     let chunks_per_commit = match db.get_database_backend() {
         sea_orm::DbBackend::Sqlite => SQLITE_CHUNKS_PER_COMMIT,
         _ => 1,
@@ -231,7 +232,11 @@ where
     if summary.created + summary.updated > 0 {
         crate::db::analyze(db, S::TABLE).await?;
     }
+    // Before the roll-ups are recomputed: their reads would otherwise look every page up in a
+    // write-ahead log of hundreds of MB.
+    crate::db::checkpoint(db).await?;
     sink.finish(db).await?;
+    crate::db::checkpoint(db).await?;
     drop(receiver);
     reader.await.map_err(|err| ImportError::Reader(err.to_string()))?;
     Ok(FileImportReport { summary, rejects_path: rejects.finish()? })
