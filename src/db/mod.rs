@@ -45,10 +45,14 @@ async fn open(
 ) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(database_url.to_owned());
     // Over a Unix socket nothing matches this port's TCP connections, and nothing needs to.
-    let postgres_port = database_url
-        .parse::<sea_orm::sqlx::postgres::PgConnectOptions>()
-        .map(|options| options.get_port())
-        .unwrap_or(5432);
+    let postgres_port = if DbBackend::Postgres.is_prefix_of(database_url) {
+        database_url
+            .parse::<sea_orm::sqlx::postgres::PgConnectOptions>()
+            .map(|options| options.get_port())
+            .unwrap_or(5432)
+    } else {
+        5432
+    };
     let work_mem = settings.postgres_work_mem.clone();
     options
         .max_connections(max_connections)

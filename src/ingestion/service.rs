@@ -180,6 +180,19 @@ impl Ingestor {
     where
         C: ConnectionTrait + TransactionTrait,
     {
+        self.prepare_parsed(db, source, chunk, parsed).await?.write(db).await
+    }
+
+    /// The part of taking a chunk that needs `self` (codes to ids; a new direction registered),
+    /// in the order of the items; the returned chunk writes itself, on any connection, so that a
+    /// file import can write one chunk while it prepares the next.
+    pub async fn prepare_parsed(
+        &mut self,
+        db: &impl ConnectionTrait,
+        source: Source,
+        chunk: Vec<SourcedItem>,
+        parsed: Vec<Result<ParsedRequest, Vec<FieldError>>>,
+    ) -> Result<PreparedChunk, DbErr> {
         let mut prepared = Vec::with_capacity(chunk.len());
         for parsed in parsed {
             prepared.push(match parsed {
@@ -187,19 +200,8 @@ impl Ingestor {
                 Err(reasons) => Err(reasons),
             });
         }
-        // Two batches can still meet in a deadlock on PostgreSQL (each waiting for an id the other
-        // inserted and a row the other locked); the database aborts one, which runs again.
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.write_chunk(db, source, &chunk, &prepared).await {
-                Err(err) if attempt < 5 && db::is_conflict_to_retry(&err) => {
-                    tracing::debug!(attempt, error = %err, "ingestion batch retried after a conflict");
-                    tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
-                }
-                other => return other,
-            }
-        }
+        let writer = ChunkWriter { keep_rejects: self.keep_rejects, clock: self.clock.clone(), zone: self.zone };
+        Ok(PreparedChunk { writer, source, chunk, prepared })
     }
 
     /// Map codes to ids; no write except registering a new direction.
@@ -248,7 +250,47 @@ impl Ingestor {
             updated_at: now,
         }
     }
+}
 
+/// A chunk with its items resolved to rows (or to the reasons they were refused), ready to be
+/// written by `write`.
+pub struct PreparedChunk {
+    writer: ChunkWriter,
+    source: Source,
+    chunk: Vec<SourcedItem>,
+    prepared: Vec<Result<service_request::Model, Vec<FieldError>>>,
+}
+
+impl PreparedChunk {
+    pub async fn write<C>(self, db: &C) -> Result<Vec<ItemResult>, DbErr>
+    where
+        C: ConnectionTrait + TransactionTrait,
+    {
+        // Two batches can still meet in a deadlock on PostgreSQL (each waiting for an id the other
+        // inserted and a row the other locked); the database aborts one, which runs again.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.writer.write_chunk(db, self.source, &self.chunk, &self.prepared).await {
+                Err(err) if attempt < 5 && db::is_conflict_to_retry(&err) => {
+                    tracing::debug!(attempt, error = %err, "ingestion batch retried after a conflict");
+                    tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// What writing a chunk needs of the `Ingestor`, without its reference data.
+#[derive(Clone)]
+struct ChunkWriter {
+    keep_rejects: bool,
+    clock: Clock,
+    zone: Tz,
+}
+
+impl ChunkWriter {
     /// Upsert a chunk in one write transaction, safe against other writers of the same ids:
     /// the rows that exist are read and locked (in CRM id order, so two batches never wait on
     /// each other in a circle), the new ones are inserted with `ON CONFLICT DO NOTHING`, and an

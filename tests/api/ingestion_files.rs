@@ -1,7 +1,7 @@
 //! `satisfaction import requests|responses FILE.csv`, run as an operator would, on both databases.
 
 use satisfaction::db::entities::{ingestion_error, response, service_request};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
 use crate::cli::{satisfaction, stderr};
 use crate::helpers::{Backend, migrated_database};
@@ -125,7 +125,67 @@ async fn historical_responses_are_imported_with_their_weights(backend: Backend) 
     assert_eq!(response::Entity::find().count(&db).await.unwrap(), 3);
 }
 
+/// A file of several chunks (2,000 rows each) where ids come back in later chunks: the last row
+/// of the file wins, whatever the import writes at once (on PostgreSQL a chunk is written while
+/// the next is prepared and written beside it), and every request counts once in the frame.
+async fn the_last_row_of_a_file_wins_across_chunks(backend: Backend) {
+    let (database, db) = migrated_database(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("grand.csv");
+    let row = |id: usize, name: &str| {
+        format!(
+            "L-{id};closed;NP;{name};TP;phone;2026-10-01T08:00:00-04:00;2026-10-0{}T15:00:00-04:00;c{id}@ville.example;;fr\r\n",
+            1 + id % 9
+        )
+    };
+    let mut csv = String::from(
+        "service_request_id;status;service_code;service_name;agency_responsible;channel;requested_datetime;closed_datetime;contact_email;contact_phone;locale\r\n",
+    );
+    for id in 0..9000 {
+        csv.push_str(&row(id, "premier"));
+        // L-7 again in the second and third chunks; L-2600 (second chunk) again in the fourth.
+        match id {
+            2500 => csv.push_str(&row(7, "deuxième")),
+            4100 => csv.push_str(&row(7, "dernier")),
+            6500 => csv.push_str(&row(2600, "dernier")),
+            _ => {}
+        }
+    }
+    std::fs::write(&file, csv).unwrap();
+
+    let output = satisfaction(Some(&database.url), &["import", "requests", file.to_str().unwrap()], None);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("created 9000, updated 3, unchanged 0, rejected 0"), "{stdout}");
+    let name_of = |crm_id: &'static str| {
+        let db = db.clone();
+        async move {
+            service_request::Entity::find()
+                .filter(service_request::Column::CrmId.eq(crm_id))
+                .one(&db)
+                .await
+                .unwrap()
+                .unwrap()
+                .service_name
+        }
+    };
+    assert_eq!(name_of("L-7").await.as_deref(), Some("dernier"));
+    assert_eq!(name_of("L-2600").await.as_deref(), Some("dernier"));
+    assert_eq!(name_of("L-8999").await.as_deref(), Some("premier"));
+    assert_eq!(service_request::Entity::find().count(&db).await.unwrap(), 9000);
+    let counted = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT CAST(SUM(requests) AS BIGINT) AS n FROM frame_counts_monthly",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(counted.try_get::<i64>("", "n").unwrap(), 9000, "each request once in the frame");
+}
+
 on_both_databases!(
+    the_last_row_of_a_file_wins_across_chunks,
     a_csv_import_reports_rejected_rows_by_line,
     a_clean_csv_exits_zero_without_a_report,
     a_file_without_the_id_column_is_refused_whole,
