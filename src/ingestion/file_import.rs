@@ -162,6 +162,26 @@ impl ChunkSink for ResponseImporter {
         self.ingest_parsed(db, chunk, parsed).await
     }
 
+    /// Once the roll-ups are deferred (past `ingestion.rollup_deferral_rows`, the bulk of a large
+    /// import) a chunk writes on its own; before, one after the other, since each counts the rows
+    /// written so far.
+    async fn prepare<C>(
+        &mut self,
+        db: &C,
+        chunk: Vec<SourcedItem>,
+        parsed: Vec<Self::Parsed>,
+    ) -> Result<Prepared<Self::Parsed>, DbErr>
+    where
+        C: ConnectionTrait + TransactionTrait + Clone + Send + Sync + 'static,
+    {
+        if !self.deferring() {
+            return Ok(Prepared::Take(chunk, parsed));
+        }
+        let prepared = self.prepare_parsed(db, chunk, parsed).await?;
+        let db = db.clone();
+        Ok(Prepared::Job(Box::pin(async move { prepared.write(&db).await.map(|(results, _)| results) })))
+    }
+
     async fn finish<C: ConnectionTrait + TransactionTrait>(&mut self, db: &C) -> Result<(), DbErr> {
         ResponseImporter::finish(self, db).await.map(|_| ())
     }

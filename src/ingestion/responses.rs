@@ -5,6 +5,7 @@
 //! Upsert by `response_id`, like requests by CRM id.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -172,8 +173,9 @@ pub struct ResponseImporter {
     /// recomputes the months it wrote at its end (`ingestion.rollup_deferral_rows`): keeping
     /// the cells of a large, scattered import costs more than recomputing its months.
     defer_after: usize,
-    /// Past `defer_after` responses, the months whose roll-ups `finish` recomputes.
-    deferred: Option<Deferred>,
+    /// Past `defer_after` responses, the months whose roll-ups `finish` recomputes (shared with
+    /// the chunks being written).
+    deferred: Option<Arc<Mutex<Deferred>>>,
 }
 
 pub const SOURCE: &str = "responses_csv";
@@ -280,6 +282,21 @@ impl ResponseImporter {
     where
         C: ConnectionTrait + TransactionTrait,
     {
+        let prepared = self.prepare_parsed(db, chunk, parsed).await?;
+        let (results, written) = prepared.write(db).await?;
+        self.written += written;
+        Ok(results)
+    }
+
+    /// The part of taking a chunk that needs `self` (codes to ids, a new direction registered,
+    /// whether the roll-ups are now deferred), in the order of the rows; the returned chunk writes
+    /// itself, on any connection.
+    pub async fn prepare_parsed(
+        &mut self,
+        db: &impl ConnectionTrait,
+        chunk: Vec<SourcedItem>,
+        parsed: Vec<Result<ValidResponse, Vec<FieldError>>>,
+    ) -> Result<PreparedResponses, DbErr> {
         let mut prepared = Vec::with_capacity(chunk.len());
         for parsed in parsed {
             prepared.push(match parsed {
@@ -288,11 +305,80 @@ impl ResponseImporter {
             });
         }
         if self.deferred.is_none() && self.written >= self.defer_after {
-            self.deferred = Some(Deferred::new(self.zone));
+            self.deferred = Some(Arc::new(Mutex::new(Deferred::new(self.zone))));
         }
+        Ok(PreparedResponses {
+            zone: self.zone,
+            clock: self.clock.clone(),
+            keep_rejects: self.keep_rejects,
+            deferred: self.deferred.clone(),
+            chunk,
+            prepared,
+        })
+    }
+
+    /// Whether the roll-ups are left to `finish` (past `defer_after` responses).
+    pub fn deferring(&self) -> bool {
+        self.deferred.is_some()
+    }
+
+    /// Bring the roll-ups up to date after the last chunk: the months written since the import
+    /// stopped keeping cells row by row are recomputed. Returns how many months.
+    pub async fn finish<C>(&mut self, db: &C) -> Result<usize, DbErr>
+    where
+        C: ConnectionTrait + TransactionTrait,
+    {
+        match self.deferred.take() {
+            Some(deferred) => {
+                let deferred = Arc::try_unwrap(deferred)
+                    .map_err(|_| DbErr::Custom("a chunk of the import is still being written".into()))?;
+                deferred.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner).finish(db).await
+            }
+            None => Ok(0),
+        }
+    }
+}
+
+/// A chunk of responses resolved to rows (or to the reasons they were refused), ready to be
+/// written by `write`.
+pub struct PreparedResponses {
+    zone: Tz,
+    clock: Clock,
+    keep_rejects: bool,
+    deferred: Option<Arc<Mutex<Deferred>>>,
+    chunk: Vec<SourcedItem>,
+    prepared: Vec<Result<response::Model, Vec<FieldError>>>,
+}
+
+impl PreparedResponses {
+    /// Write the chunk in one transaction; returns its results and how many rows it wrote. Run
+    /// again when PostgreSQL ends it to break a deadlock (two chunks written at once can meet on
+    /// a kept error's fingerprint).
+    pub async fn write<C>(&self, db: &C) -> Result<(Vec<ItemResult>, usize), DbErr>
+    where
+        C: ConnectionTrait + TransactionTrait,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.write_once(db).await {
+                Err(err) if attempt < 5 && crate::db::is_conflict_to_retry(&err) => {
+                    tracing::debug!(attempt, error = %err, "a chunk of responses retried after a conflict");
+                    tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn write_once<C>(&self, db: &C) -> Result<(Vec<ItemResult>, usize), DbErr>
+    where
+        C: ConnectionTrait + TransactionTrait,
+    {
+        let mut written = 0;
         let txn = crate::db::begin_write(db).await?;
         let ids: Vec<String> =
-            prepared.iter().filter_map(|p| p.as_ref().ok().and_then(|m| m.external_id.clone())).collect();
+            self.prepared.iter().filter_map(|p| p.as_ref().ok().and_then(|m| m.external_id.clone())).collect();
         let mut existing: HashMap<String, response::Model> = repo::responses::find_by_external_ids(&txn, ids)
             .await?
             .into_iter()
@@ -301,8 +387,8 @@ impl ResponseImporter {
         // New in this chunk: position in `to_insert`, so a repeated id replaces the pending row.
         let mut pending: HashMap<String, usize> = HashMap::new();
         let mut to_insert: Vec<response::Model> = Vec::new();
-        let mut results = Vec::with_capacity(chunk.len());
-        for (item, prepared) in chunk.iter().zip(prepared) {
+        let mut results = Vec::with_capacity(self.chunk.len());
+        for (item, prepared) in self.chunk.iter().zip(&self.prepared) {
             let id = item.raw.get("response_id").and_then(|v| v.as_str()).map(|s| printable(s.trim()).into_owned());
             let mut result = ItemResult {
                 index: item.index,
@@ -313,46 +399,40 @@ impl ResponseImporter {
                 ingestion_error_id: None,
             };
             match prepared {
-                Err(reasons) if !self.keep_rejects => result.reasons = reasons,
+                Err(reasons) if !self.keep_rejects => result.reasons = reasons.clone(),
                 Err(reasons) => {
-                    let kept = keep_rejected(
-                        &txn,
-                        SOURCE,
-                        result.service_request_id.clone(),
-                        item,
-                        &reasons,
-                        self.clock.now(),
-                    )
-                    .await?;
-                    result.reasons = reasons;
+                    let kept =
+                        keep_rejected(&txn, SOURCE, result.service_request_id.clone(), item, reasons, self.clock.now())
+                            .await?;
+                    result.reasons = reasons.clone();
                     result.ingestion_error_id = Some(kept);
                 }
                 Ok(model) => {
                     let key = model.external_id.clone().unwrap_or_default();
                     if let Some(&position) = pending.get(&key) {
-                        result.outcome = if same_response(&to_insert[position], &model) {
+                        result.outcome = if same_response(&to_insert[position], model) {
                             Outcome::Unchanged
                         } else {
                             Outcome::Updated
                         };
-                        to_insert[position] = model;
+                        to_insert[position] = model.clone();
                     } else {
                         match existing.get(&key) {
-                            Some(current) if same_response(current, &model) => result.outcome = Outcome::Unchanged,
+                            Some(current) if same_response(current, model) => result.outcome = Outcome::Unchanged,
                             Some(current) => {
-                                let updated = match self.deferred.as_mut() {
+                                let updated = match self.deferred.as_deref() {
                                     Some(deferred) => {
-                                        store::replace_deferred(&txn, current.clone(), &model, deferred).await?
+                                        store::replace_deferred(&txn, current.clone(), model, deferred).await?
                                     }
-                                    None => store::replace(&txn, self.zone, current.clone(), &model).await?,
+                                    None => store::replace(&txn, self.zone, current.clone(), model).await?,
                                 };
-                                self.written += 1;
+                                written += 1;
                                 existing.insert(key, updated);
                                 result.outcome = Outcome::Updated;
                             }
                             None => {
                                 pending.insert(key, to_insert.len());
-                                to_insert.push(model);
+                                to_insert.push(model.clone());
                                 result.outcome = Outcome::Created;
                             }
                         }
@@ -361,29 +441,17 @@ impl ResponseImporter {
             }
             results.push(result);
         }
-        self.written += to_insert.len();
-        match self.deferred.as_mut() {
+        written += to_insert.len();
+        match self.deferred.as_deref() {
             Some(deferred) => {
                 store::insert_many_deferred(&txn, to_insert, deferred).await?;
                 // In the same transaction: rows committed without their cells are always known.
-                deferred.record(&txn, self.clock.now()).await?;
+                Deferred::record(deferred, &txn, self.clock.now()).await?;
             }
             None => store::insert_many(&txn, self.zone, to_insert).await?,
         }
         txn.commit().await?;
-        Ok(results)
-    }
-
-    /// Bring the roll-ups up to date after the last chunk: the months written since the import
-    /// stopped keeping cells row by row are recomputed. Returns how many months.
-    pub async fn finish<C>(&mut self, db: &C) -> Result<usize, DbErr>
-    where
-        C: ConnectionTrait + TransactionTrait,
-    {
-        match self.deferred.take() {
-            Some(deferred) => deferred.finish(db).await,
-            None => Ok(0),
-        }
+        Ok((results, written))
     }
 }
 

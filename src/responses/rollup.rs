@@ -77,10 +77,26 @@ impl Deferred {
         self.months.insert(Month::containing(row.submitted_at.with_timezone(&self.zone).date_naive()));
     }
 
-    /// Record the months so far; call in the transaction that writes the rows.
-    pub async fn record(&self, db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<(), DbErr> {
-        let months: Vec<String> = self.months.iter().map(|m| m.label()).collect();
-        repo::job_state::put(db, &self.marker, serde_json::json!({ "months": months }), now).await
+    /// Note that `rows` were written (or left) without their cells, in a deferral shared by the
+    /// chunks an import writes at once (the lock is held for the noting only).
+    pub fn touch_all(shared: &std::sync::Mutex<Deferred>, rows: &[response::Model]) {
+        let mut deferred = shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        rows.iter().for_each(|row| deferred.touch(row));
+    }
+
+    /// Record the months so far; call in the transaction that writes the rows. With two chunks
+    /// written at once, each records the months both have noted: a month recomputed for nothing
+    /// if the other chunk fails, never one left out.
+    pub async fn record(
+        shared: &std::sync::Mutex<Deferred>,
+        db: &impl ConnectionTrait,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbErr> {
+        let (marker, months) = {
+            let deferred = shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            (deferred.marker.clone(), deferred.months.iter().map(|m| m.label()).collect::<Vec<String>>())
+        };
+        repo::job_state::put(db, &marker, serde_json::json!({ "months": months }), now).await
     }
 
     /// Recompute the months written, then drop the marker; returns how many months.

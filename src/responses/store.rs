@@ -7,6 +7,8 @@
 //! floating-point additions (exactly, when the weights' sums are exact in binary, as for
 //! weights such as 1, 2.5 or 4); the counts are always exact. `rollup::rebuild` recomputes.
 
+use std::sync::Mutex;
+
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use sea_orm::{ConnectionTrait, DbErr, TransactionSession, TransactionTrait};
@@ -121,9 +123,9 @@ pub async fn replace(
 pub async fn insert_many_deferred(
     db: &impl ConnectionTrait,
     rows: Vec<response::Model>,
-    deferred: &mut Deferred,
+    deferred: &Mutex<Deferred>,
 ) -> Result<(), DbErr> {
-    rows.iter().for_each(|row| deferred.touch(row));
+    Deferred::touch_all(deferred, &rows);
     repo::responses::insert_many(db, rows).await
 }
 
@@ -133,11 +135,11 @@ pub async fn replace_deferred(
     db: &impl ConnectionTrait,
     current: response::Model,
     new: &response::Model,
-    deferred: &mut Deferred,
+    deferred: &Mutex<Deferred>,
 ) -> Result<response::Model, DbErr> {
-    deferred.touch(&current);
+    Deferred::touch_all(deferred, std::slice::from_ref(&current));
     let updated = repo::responses::update(db, current, new).await?;
-    deferred.touch(&updated);
+    Deferred::touch_all(deferred, std::slice::from_ref(&updated));
     Ok(updated)
 }
 

@@ -15,7 +15,7 @@ use satisfaction::{
     jobs::FileKind,
     responses::{rollup, store},
 };
-use sea_orm::DatabaseConnection;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::factories::{Reference, response_row};
 use crate::helpers::{Backend, spawn_app};
@@ -278,11 +278,11 @@ async fn an_interrupted_import_is_finished_at_the_next_start(backend: Backend) {
     let db = app.db.clone();
     let reference = Reference::with_directions(&db, &["TP", "ENV"]).await;
     let written_at: DateTime<Utc> = "2026-11-30T10:00:00Z".parse().unwrap();
-    let mut deferred = rollup::Deferred::new(ZONE);
+    let deferred = std::sync::Mutex::new(rollup::Deferred::new(ZONE));
     let rows: Vec<response::Model> = (0..90).map(|i| nth_response(&reference, i, EXACT_WEIGHTS[i % 5])).collect();
     let txn = satisfaction::db::begin_write(&db).await.unwrap();
-    store::insert_many_deferred(&txn, rows, &mut deferred).await.unwrap();
-    deferred.record(&txn, written_at).await.unwrap();
+    store::insert_many_deferred(&txn, rows, &deferred).await.unwrap();
+    rollup::Deferred::record(&deferred, &txn, written_at).await.unwrap();
     sea_orm::TransactionSession::commit(txn).await.unwrap();
     drop(deferred);
     assert!(cells::rollup_rows(&db, Rollup::Monthly).await.unwrap().is_empty(), "no cell kept yet");
@@ -300,7 +300,59 @@ async fn an_interrupted_import_is_finished_at_the_next_start(backend: Backend) {
     assert_eq!(kept, recomputed);
 }
 
+/// A large import past the deferral, with ids that come back in later chunks (2,000 rows each):
+/// on PostgreSQL two chunks are written at once, yet the file's last row wins, each response is
+/// counted once, and the roll-ups equal a recompute.
+async fn a_large_import_keeps_the_last_row_of_each_id_across_chunks(backend: Backend) {
+    let app = crate::helpers::spawn_app_with(backend, |f| f.merge(("ingestion.rollup_deferral_rows", 50))).await;
+    let db = app.db.clone();
+    Reference::with_directions(&db, &["TP", "ENV"]).await;
+    let versions: Vec<Vec<String>> =
+        (0..3).map(|shift| scattered_csv(9000, shift).lines().map(str::to_owned).collect()).collect();
+    let mut csv = String::new();
+    for (line, text) in versions[0].iter().enumerate() {
+        csv.push_str(text);
+        csv.push('\n');
+        // Row i is line i + 1. L-7 again in the second and third chunks, L-2600 in the fourth.
+        for (at, id, shift) in [(2500, 7, 1), (4100, 7, 2), (6500, 2600, 1)] {
+            if line == at {
+                csv.push_str(&versions[shift][id + 1]);
+                csv.push('\n');
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("responses.csv");
+    std::fs::write(&file, csv).unwrap();
+    let report = app
+        .jobs
+        .import_file(FileKind::Responses, &file, &dir.path().join("rejected.csv"), &mut |_, _, _| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.summary.created, report.summary.updated, report.summary.rejected),
+        (9000, 3, 0),
+        "{:?}",
+        report.summary
+    );
+    let score_of = |id: &'static str| {
+        let db = db.clone();
+        async move {
+            let row = response::Entity::find().filter(response::Column::ExternalId.eq(id)).one(&db).await.unwrap();
+            i64::from(row.unwrap().overall_score)
+        }
+    };
+    // The score of row i in version `shift` is (7 i + shift) mod 11.
+    assert_eq!(score_of("L-7").await, (7 * 7 + 2) % 11);
+    assert_eq!(score_of("L-2600").await, (7 * 2600 + 1) % 11);
+    assert_eq!(score_of("L-8999").await, (7 * 8999) % 11);
+    let (kept, recomputed) = kept_and_recomputed(&db).await;
+    assert_eq!(responses_counted(&kept), 2 * 9000);
+    assert_eq!(kept, recomputed);
+}
+
 on_both_databases!(
     a_large_import_recomputes_its_months_at_the_end,
+    a_large_import_keeps_the_last_row_of_each_id_across_chunks,
     an_interrupted_import_is_finished_at_the_next_start
 );
