@@ -189,6 +189,26 @@ pub async fn checkpoint(db: &impl ConnectionTrait) -> Result<(), DbErr> {
     Ok(())
 }
 
+/// Run `write` (a whole transaction) again, up to five times, when PostgreSQL ends it to break a
+/// deadlock or a serialisation failure: running it again is the documented answer.
+pub async fn retrying_conflicts<T, F, Fut>(what: &str, mut write: F) -> Result<T, DbErr>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, DbErr>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match write().await {
+            Err(err) if attempt < 5 && is_conflict_to_retry(&err) => {
+                tracing::debug!(attempt, error = %err, "{what} retried after a conflict");
+                tokio::time::sleep(Duration::from_millis(10 * attempt)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// True when PostgreSQL aborted the transaction to break a deadlock, or for a serialisation
 /// failure: running the whole transaction again is the documented answer.
 pub fn is_conflict_to_retry(err: &DbErr) -> bool {

@@ -358,17 +358,7 @@ impl PreparedResponses {
     where
         C: ConnectionTrait + TransactionTrait,
     {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.write_once(db).await {
-                Err(err) if attempt < 5 && crate::db::is_conflict_to_retry(&err) => {
-                    tracing::debug!(attempt, error = %err, "a chunk of responses retried after a conflict");
-                    tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
-                }
-                other => return other,
-            }
-        }
+        crate::db::retrying_conflicts("a chunk of responses", || self.write_once(db)).await
     }
 
     async fn write_once<C>(&self, db: &C) -> Result<(Vec<ItemResult>, usize), DbErr>

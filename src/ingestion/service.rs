@@ -268,17 +268,10 @@ impl PreparedChunk {
     {
         // Two batches can still meet in a deadlock on PostgreSQL (each waiting for an id the other
         // inserted and a row the other locked); the database aborts one, which runs again.
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.writer.write_chunk(db, self.source, &self.chunk, &self.prepared).await {
-                Err(err) if attempt < 5 && db::is_conflict_to_retry(&err) => {
-                    tracing::debug!(attempt, error = %err, "ingestion batch retried after a conflict");
-                    tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
-                }
-                other => return other,
-            }
-        }
+        db::retrying_conflicts("an ingestion batch", || {
+            self.writer.write_chunk(db, self.source, &self.chunk, &self.prepared)
+        })
+        .await
     }
 }
 
