@@ -1,7 +1,10 @@
 //! Helpers for the few statements written by hand (set-based batch writes, upserts that add
 //! to a row): parameters in each backend's placeholder style, and JSON arrays read as tables.
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
+use sea_orm::{
+    ConnectionTrait, DbBackend, DbErr, Statement, Value,
+    sea_query::{ArrayType, Expr, ExprTrait, IntoColumnRef, extension::postgres::PgFunc},
+};
 use serde::Serialize;
 
 pub fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, DbErr> {
@@ -69,11 +72,44 @@ impl Params {
 /// `CASE WHEN mask THEN value END`.
 pub struct PgColumns {
     params: Params,
-    /// Placeholders with their casts, in the order of `names`.
+    /// Placeholders with their casts, in the order of `arrays_named`.
     arrays: Vec<String>,
-    names: Vec<String>,
-    /// The expression reading each column, in the order the columns were added.
+    arrays_named: Vec<String>,
+    /// The table's columns the rows fill, in the order they were added.
+    targets: Vec<String>,
+    /// The expression reading each of them.
     reads: Vec<String>,
+}
+
+/// A value PostgreSQL takes in an array: the array's type for the driver, its SQL type, and what
+/// stands for NULL among a nullable column's values (never read: the presence mask says so).
+pub trait PgElement: Into<Value> {
+    const ARRAY: ArrayType;
+    const SQL: &'static str;
+    fn filler() -> Self;
+}
+
+macro_rules! pg_element {
+    ($($rust:ty => $array:ident, $sql:literal, $filler:expr;)*) => {$(
+        impl PgElement for $rust {
+            const ARRAY: ArrayType = ArrayType::$array;
+            const SQL: &'static str = $sql;
+            fn filler() -> Self {
+                $filler
+            }
+        }
+    )*};
+}
+
+pg_element! {
+    String => String, "text", String::new();
+    i64 => BigInt, "int8", 0;
+    i32 => Int, "int4", 0;
+    i16 => SmallInt, "int2", 0;
+    f64 => Double, "float8", 0.0;
+    bool => Bool, "bool", false;
+    chrono::DateTime<chrono::Utc> => ChronoDateTimeUtc, "timestamptz", chrono::DateTime::UNIX_EPOCH;
+    serde_json::Value => Json, "jsonb", serde_json::Value::Null;
 }
 
 impl Default for PgColumns {
@@ -84,63 +120,66 @@ impl Default for PgColumns {
 
 impl PgColumns {
     pub fn new() -> PgColumns {
-        PgColumns { params: Params::new(DbBackend::Postgres), arrays: Vec::new(), names: Vec::new(), reads: Vec::new() }
+        PgColumns {
+            params: Params::new(DbBackend::Postgres),
+            arrays: Vec::new(),
+            arrays_named: Vec::new(),
+            targets: Vec::new(),
+            reads: Vec::new(),
+        }
     }
 
-    fn array(&mut self, name: String, sql_type: &str, array_type: sea_orm::sea_query::ArrayType, values: Vec<Value>) {
-        let placeholder = self.params.bind(Value::Array(array_type, Some(Box::new(values))));
-        self.arrays.push(format!("{placeholder}::{sql_type}[]"));
-        self.names.push(name);
+    fn array<V: PgElement>(&mut self, name: String, values: Vec<Value>) {
+        let placeholder = self.params.bind(Value::Array(V::ARRAY, Some(Box::new(values))));
+        self.arrays.push(format!("{placeholder}::{}[]", V::SQL));
+        self.arrays_named.push(name);
     }
 
-    /// A column without NULLs. `sql_type` is its PostgreSQL type (`text`, `int8`, `timestamptz`…).
-    pub fn column<V: Into<Value>>(
-        &mut self,
-        name: &str,
-        sql_type: &str,
-        array_type: sea_orm::sea_query::ArrayType,
-        values: impl IntoIterator<Item = V>,
-    ) -> &mut PgColumns {
-        self.array(name.to_owned(), sql_type, array_type, values.into_iter().map(Into::into).collect());
+    /// A column without NULLs.
+    pub fn column<V: PgElement>(&mut self, name: &str, values: impl IntoIterator<Item = V>) -> &mut PgColumns {
+        self.array::<V>(name.to_owned(), values.into_iter().map(Into::into).collect());
+        self.targets.push(name.to_owned());
         self.reads.push(format!("x.{name}"));
         self
     }
 
-    /// A nullable column: `filler` stands where a row has no value (it is never read).
-    pub fn nullable<V: Into<Value> + Clone>(
+    /// A nullable column.
+    pub fn nullable<V: PgElement>(
         &mut self,
         name: &str,
-        sql_type: &str,
-        array_type: sea_orm::sea_query::ArrayType,
         values: impl IntoIterator<Item = Option<V>>,
-        filler: V,
     ) -> &mut PgColumns {
         let (values, present): (Vec<Value>, Vec<Value>) = values
             .into_iter()
-            .map(|value| match value {
-                Some(value) => (value.into(), Value::Bool(Some(true))),
-                None => (filler.clone().into(), Value::Bool(Some(false))),
-            })
+            .map(|value| (value.is_some(), value.unwrap_or_else(V::filler).into()))
+            .map(|(present, value)| (value, Value::Bool(Some(present))))
             .unzip();
-        self.array(name.to_owned(), sql_type, array_type, values);
-        self.array(format!("{name}_present"), "bool", sea_orm::sea_query::ArrayType::Bool, present);
+        self.array::<V>(name.to_owned(), values);
+        self.array::<bool>(format!("{name}_present"), present);
+        self.targets.push(name.to_owned());
         self.reads.push(format!("CASE WHEN x.{name}_present THEN x.{name} END"));
         self
     }
 
-    /// What goes after FROM: the arrays side by side, as table `x`.
-    pub fn source(&self) -> String {
-        format!("unnest({}) AS x({})", self.arrays.join(", "), self.names.join(", "))
-    }
-
-    /// The columns' values, in the order they were added (for a SELECT list).
-    pub fn reads(&self) -> String {
-        self.reads.join(", ")
-    }
-
-    pub fn statement(self, sql: String) -> Statement {
+    /// `INSERT INTO table (…) SELECT … FROM unnest(…)` of every row, followed by `tail` (a
+    /// conflict clause, a RETURNING…).
+    pub fn insert_into(self, table: &str, tail: &str) -> Statement {
+        let sql = format!(
+            "INSERT INTO {table} ({}) SELECT {} FROM unnest({}) AS x({}) {tail}",
+            self.targets.join(", "),
+            self.reads.join(", "),
+            self.arrays.join(", "),
+            self.arrays_named.join(", ")
+        );
         self.params.statement(sql)
     }
+}
+
+/// `column = ANY($1)`, the values bound as one text array (PostgreSQL): one statement of one
+/// shape whatever their number.
+pub fn equals_any(column: impl IntoColumnRef, values: Vec<String>) -> Expr {
+    let values = Value::Array(ArrayType::String, Some(Box::new(values.into_iter().map(Value::from).collect())));
+    ExprTrait::eq(Expr::col(column), PgFunc::any(Expr::val(values)))
 }
 
 /// How many rows each statement of a multi-row write or look-up takes: pieces of 512, 256,
@@ -205,6 +244,22 @@ pub async fn add_rows<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn columns_go_as_arrays_and_a_nullable_one_with_its_mask() {
+        let mut columns = PgColumns::new();
+        columns.column("id", ["a".to_owned(), "b".to_owned()]).nullable("n", [Some(3_i16), None]);
+        let statement = columns.insert_into("t", "RETURNING id");
+        assert_eq!(
+            statement.sql,
+            "INSERT INTO t (id, n) SELECT x.id, CASE WHEN x.n_present THEN x.n END \
+             FROM unnest($1::text[], $2::int2[], $3::bool[]) AS x(id, n, n_present) RETURNING id"
+        );
+        let values = statement.values.expect("bound").0;
+        assert_eq!(values.len(), 3, "one parameter per array");
+        let Value::Array(_, Some(present)) = &values[2] else { panic!("the mask is an array") };
+        assert_eq!(**present, vec![Value::Bool(Some(true)), Value::Bool(Some(false))]);
+    }
 
     #[test]
     fn pieces_take_ten_shapes_at_most() {

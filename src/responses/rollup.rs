@@ -73,7 +73,7 @@ impl Deferred {
     }
 
     /// Note that `row` was written (or left) without its cells, in its city month.
-    pub fn touch(&mut self, row: &response::Model) {
+    fn touch(&mut self, row: &response::Model) {
         self.months.insert(Month::containing(row.submitted_at.with_timezone(&self.zone).date_naive()));
     }
 

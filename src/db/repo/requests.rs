@@ -1,13 +1,10 @@
 use sea_orm::{
-    ActiveModelTrait,
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, Value,
-    sea_query::{ArrayType, Expr, ExprTrait, OnConflict, extension::postgres::PgFunc},
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, sea_query::OnConflict,
 };
 
 use crate::db::entities::service_request;
-use crate::db::sql::PgColumns;
+use crate::db::sql::{PgColumns, equals_any};
 
 /// The requests with these CRM ids, locked until the end of the caller's transaction on
 /// PostgreSQL (`FOR UPDATE`, in CRM id order so that concurrent batches take their locks in the
@@ -20,10 +17,8 @@ pub async fn lock_by_crm_ids(
     sorted.sort();
     sorted.dedup();
     if db.get_database_backend() == DbBackend::Postgres {
-        // One array parameter, whatever the number of ids.
-        let ids = Value::Array(ArrayType::String, Some(Box::new(sorted.into_iter().map(Value::from).collect())));
         return service_request::Entity::find()
-            .filter(ExprTrait::eq(Expr::col(service_request::Column::CrmId), PgFunc::any(Expr::val(ids))))
+            .filter(equals_any(service_request::Column::CrmId, sorted))
             .order_by_asc(service_request::Column::CrmId)
             .lock_exclusive()
             .all(db)
@@ -55,16 +50,9 @@ pub async fn insert_new(
     }
     let mut inserted = std::collections::HashSet::with_capacity(rows.len());
     if db.get_database_backend() == DbBackend::Postgres {
-        let columns = pg_columns(&rows);
-        let names = "crm_id, direction_id, channel_id, service_code, service_name, status, requested_at, \
-                     crm_updated_at, closed_at, contact_email, contact_phone, contact_hash, locale, source, created_at, \
-                     updated_at";
-        let sql = format!(
-            "INSERT INTO service_requests ({names}) SELECT {} FROM {} ON CONFLICT (crm_id) DO NOTHING RETURNING crm_id",
-            columns.reads(),
-            columns.source()
-        );
-        for row in db.query_all_raw(columns.statement(sql)).await? {
+        let statement =
+            pg_columns(&rows).insert_into("service_requests", "ON CONFLICT (crm_id) DO NOTHING RETURNING crm_id");
+        for row in db.query_all_raw(statement).await? {
             inserted.insert(row.try_get_by_index::<String>(0)?);
         }
         return Ok(inserted);
@@ -86,51 +74,26 @@ pub async fn insert_new(
     Ok(inserted)
 }
 
-/// New requests as one array per column, in the order of `insert_new`'s column list.
+/// New requests as one array per column.
 fn pg_columns(rows: &[service_request::Model]) -> PgColumns {
-    let epoch = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
     let mut columns = PgColumns::new();
     columns
-        .column("crm_id", "text", ArrayType::String, rows.iter().map(|r| r.crm_id.clone()))
-        .column("direction_id", "int8", ArrayType::BigInt, rows.iter().map(|r| r.direction_id))
-        .column("channel_id", "int8", ArrayType::BigInt, rows.iter().map(|r| r.channel_id))
-        .nullable("service_code", "text", ArrayType::String, rows.iter().map(|r| r.service_code.clone()), String::new())
-        .nullable("service_name", "text", ArrayType::String, rows.iter().map(|r| r.service_name.clone()), String::new())
-        .column("status", "text", ArrayType::String, rows.iter().map(|r| r.status.clone()))
-        .nullable(
-            "requested_at",
-            "timestamptz",
-            ArrayType::ChronoDateTimeUtc,
-            rows.iter().map(|r| r.requested_at),
-            epoch,
-        )
-        .nullable(
-            "crm_updated_at",
-            "timestamptz",
-            ArrayType::ChronoDateTimeUtc,
-            rows.iter().map(|r| r.crm_updated_at),
-            epoch,
-        )
-        .nullable("closed_at", "timestamptz", ArrayType::ChronoDateTimeUtc, rows.iter().map(|r| r.closed_at), epoch)
-        .nullable(
-            "contact_email",
-            "text",
-            ArrayType::String,
-            rows.iter().map(|r| r.contact_email.clone()),
-            String::new(),
-        )
-        .nullable(
-            "contact_phone",
-            "text",
-            ArrayType::String,
-            rows.iter().map(|r| r.contact_phone.clone()),
-            String::new(),
-        )
-        .nullable("contact_hash", "text", ArrayType::String, rows.iter().map(|r| r.contact_hash.clone()), String::new())
-        .column("locale", "text", ArrayType::String, rows.iter().map(|r| r.locale.clone()))
-        .column("source", "text", ArrayType::String, rows.iter().map(|r| r.source.clone()))
-        .column("created_at", "timestamptz", ArrayType::ChronoDateTimeUtc, rows.iter().map(|r| r.created_at))
-        .column("updated_at", "timestamptz", ArrayType::ChronoDateTimeUtc, rows.iter().map(|r| r.updated_at));
+        .column("crm_id", rows.iter().map(|r| r.crm_id.clone()))
+        .column("direction_id", rows.iter().map(|r| r.direction_id))
+        .column("channel_id", rows.iter().map(|r| r.channel_id))
+        .nullable("service_code", rows.iter().map(|r| r.service_code.clone()))
+        .nullable("service_name", rows.iter().map(|r| r.service_name.clone()))
+        .column("status", rows.iter().map(|r| r.status.clone()))
+        .nullable("requested_at", rows.iter().map(|r| r.requested_at))
+        .nullable("crm_updated_at", rows.iter().map(|r| r.crm_updated_at))
+        .nullable("closed_at", rows.iter().map(|r| r.closed_at))
+        .nullable("contact_email", rows.iter().map(|r| r.contact_email.clone()))
+        .nullable("contact_phone", rows.iter().map(|r| r.contact_phone.clone()))
+        .nullable("contact_hash", rows.iter().map(|r| r.contact_hash.clone()))
+        .column("locale", rows.iter().map(|r| r.locale.clone()))
+        .column("source", rows.iter().map(|r| r.source.clone()))
+        .column("created_at", rows.iter().map(|r| r.created_at))
+        .column("updated_at", rows.iter().map(|r| r.updated_at));
     columns
 }
 

@@ -2,24 +2,17 @@
 //! same transaction; these functions only read and write the rows themselves.
 
 use sea_orm::{
-    ActiveModelTrait,
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, IntoActiveModel, QueryFilter, Value,
-    sea_query::{ArrayType, Expr, ExprTrait, extension::postgres::PgFunc},
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter,
 };
 
 use crate::db::entities::response;
-use crate::db::sql::PgColumns;
+use crate::db::sql::{PgColumns, equals_any};
 
 /// The imported responses with these external ids.
 pub async fn find_by_external_ids(db: &impl ConnectionTrait, ids: Vec<String>) -> Result<Vec<response::Model>, DbErr> {
     if db.get_database_backend() == DbBackend::Postgres {
-        // One array parameter, whatever the number of ids.
-        let ids = Value::Array(ArrayType::String, Some(Box::new(ids.into_iter().map(Value::from).collect())));
-        return response::Entity::find()
-            .filter(ExprTrait::eq(Expr::col(response::Column::ExternalId), PgFunc::any(Expr::val(ids))))
-            .all(db)
-            .await;
+        return response::Entity::find().filter(equals_any(response::Column::ExternalId, ids)).all(db).await;
     }
     let mut found = Vec::with_capacity(ids.len());
     for piece in crate::db::sql::fixed_shapes(&ids) {
@@ -44,13 +37,7 @@ pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<response::Model>) 
     }
     if db.get_database_backend() == DbBackend::Postgres {
         // On PostgreSQL one statement, an array per column (`sql::PgColumns`).
-        let columns = pg_columns(&rows);
-        let names = "invitation_id, external_id, questionnaire_version, overall_score, score_timeliness, \
-                     score_courtesy, score_competence, score_clarity, score_fairness, answers, comment, \
-                     follow_up_requested, completion, source, submitted_at, direction_id, channel_id, stratum, weight, \
-                     request_closed_at, created_at";
-        let sql = format!("INSERT INTO responses ({names}) SELECT {} FROM {}", columns.reads(), columns.source());
-        db.execute_raw(columns.statement(sql)).await?;
+        db.execute_raw(pg_columns(&rows).insert_into("responses", "")).await?;
         return Ok(());
     }
     let sizes = crate::db::sql::fixed_sizes(rows.len());
@@ -70,45 +57,31 @@ pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<response::Model>) 
     Ok(())
 }
 
-/// New responses as one array per column, in the order of `insert_many`'s column list.
+/// New responses as one array per column.
 fn pg_columns(rows: &[response::Model]) -> PgColumns {
-    let epoch = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
     let mut columns = PgColumns::new();
     columns
-        .nullable("invitation_id", "int8", ArrayType::BigInt, rows.iter().map(|r| r.invitation_id), 0)
-        .nullable("external_id", "text", ArrayType::String, rows.iter().map(|r| r.external_id.clone()), String::new())
-        .nullable("questionnaire_version", "int4", ArrayType::Int, rows.iter().map(|r| r.questionnaire_version), 0)
-        .column("overall_score", "int2", ArrayType::SmallInt, rows.iter().map(|r| r.overall_score));
-    type DriverScore = fn(&response::Model) -> Option<i16>;
-    let drivers: [(&str, DriverScore); 5] = [
-        ("score_timeliness", |r| r.score_timeliness),
-        ("score_courtesy", |r| r.score_courtesy),
-        ("score_competence", |r| r.score_competence),
-        ("score_clarity", |r| r.score_clarity),
-        ("score_fairness", |r| r.score_fairness),
-    ];
-    for (name, score) in drivers {
-        columns.nullable(name, "int2", ArrayType::SmallInt, rows.iter().map(score), 0);
-    }
-    columns
-        .nullable("answers", "jsonb", ArrayType::Json, rows.iter().map(|r| r.answers.clone()), serde_json::Value::Null)
-        .nullable("comment", "text", ArrayType::String, rows.iter().map(|r| r.comment.clone()), String::new())
-        .column("follow_up_requested", "bool", ArrayType::Bool, rows.iter().map(|r| r.follow_up_requested))
-        .column("completion", "text", ArrayType::String, rows.iter().map(|r| r.completion.clone()))
-        .column("source", "text", ArrayType::String, rows.iter().map(|r| r.source.clone()))
-        .column("submitted_at", "timestamptz", ArrayType::ChronoDateTimeUtc, rows.iter().map(|r| r.submitted_at))
-        .column("direction_id", "int8", ArrayType::BigInt, rows.iter().map(|r| r.direction_id))
-        .column("channel_id", "int8", ArrayType::BigInt, rows.iter().map(|r| r.channel_id))
-        .column("stratum", "text", ArrayType::String, rows.iter().map(|r| r.stratum.clone()))
-        .column("weight", "float8", ArrayType::Double, rows.iter().map(|r| r.weight))
-        .nullable(
-            "request_closed_at",
-            "timestamptz",
-            ArrayType::ChronoDateTimeUtc,
-            rows.iter().map(|r| r.request_closed_at),
-            epoch,
-        )
-        .column("created_at", "timestamptz", ArrayType::ChronoDateTimeUtc, rows.iter().map(|r| r.created_at));
+        .nullable("invitation_id", rows.iter().map(|r| r.invitation_id))
+        .nullable("external_id", rows.iter().map(|r| r.external_id.clone()))
+        .nullable("questionnaire_version", rows.iter().map(|r| r.questionnaire_version))
+        .column("overall_score", rows.iter().map(|r| r.overall_score))
+        .nullable("score_timeliness", rows.iter().map(|r| r.score_timeliness))
+        .nullable("score_courtesy", rows.iter().map(|r| r.score_courtesy))
+        .nullable("score_competence", rows.iter().map(|r| r.score_competence))
+        .nullable("score_clarity", rows.iter().map(|r| r.score_clarity))
+        .nullable("score_fairness", rows.iter().map(|r| r.score_fairness))
+        .nullable("answers", rows.iter().map(|r| r.answers.clone()))
+        .nullable("comment", rows.iter().map(|r| r.comment.clone()))
+        .column("follow_up_requested", rows.iter().map(|r| r.follow_up_requested))
+        .column("completion", rows.iter().map(|r| r.completion.clone()))
+        .column("source", rows.iter().map(|r| r.source.clone()))
+        .column("submitted_at", rows.iter().map(|r| r.submitted_at))
+        .column("direction_id", rows.iter().map(|r| r.direction_id))
+        .column("channel_id", rows.iter().map(|r| r.channel_id))
+        .column("stratum", rows.iter().map(|r| r.stratum.clone()))
+        .column("weight", rows.iter().map(|r| r.weight))
+        .nullable("request_closed_at", rows.iter().map(|r| r.request_closed_at))
+        .column("created_at", rows.iter().map(|r| r.created_at));
     columns
 }
 
